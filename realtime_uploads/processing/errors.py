@@ -1,0 +1,31 @@
+"""Stable error codes the processor reports in a ``failed`` callback.
+
+The codes are part of the public contract (``../shared/API.md``, "The
+processor"): clients show them, so they never change meaning.
+"""
+
+NOT_AN_IMAGE = "not_an_image"
+TOO_MANY_PIXELS = "too_many_pixels"
+UNSUPPORTED_FORMAT = "unsupported_format"
+CORRUPT_IMAGE = "corrupt_image"
+STORAGE_ERROR = "storage_error"
+
+ERROR_CODES = frozenset(
+    {NOT_AN_IMAGE, TOO_MANY_PIXELS, UNSUPPORTED_FORMAT, CORRUPT_IMAGE, STORAGE_ERROR}
+)
+
+
+class ProcessingError(Exception):
+    """An upload that cannot be turned into variants, for a stated reason.
+
+    ``code`` is one of :data:`ERROR_CODES`; ``message`` is a sentence a person
+    can read. The pipeline turns this into a ``failed`` callback carrying
+    ``{"code": code, "message": message}``.
+    """
+
+    def __init__(self, code: str, message: str):
+        if code not in ERROR_CODES:
+            raise ValueError(f"Unknown processing error code {code!r}; use one of {sorted(ERROR_CODES)}.")
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
