@@ -9,9 +9,12 @@ TOO_MANY_PIXELS = "too_many_pixels"
 UNSUPPORTED_FORMAT = "unsupported_format"
 CORRUPT_IMAGE = "corrupt_image"
 STORAGE_ERROR = "storage_error"
+#: Extension of the contract: the stored object is larger than MAX_SIZE (it
+#: bypassed the presigned POST's content-length-range); refused before reading.
+TOO_LARGE = "too_large"
 
 ERROR_CODES = frozenset(
-    {NOT_AN_IMAGE, TOO_MANY_PIXELS, UNSUPPORTED_FORMAT, CORRUPT_IMAGE, STORAGE_ERROR}
+    {NOT_AN_IMAGE, TOO_MANY_PIXELS, UNSUPPORTED_FORMAT, CORRUPT_IMAGE, STORAGE_ERROR, TOO_LARGE}
 )
 
 

@@ -1,0 +1,62 @@
+"""System checks (``manage.py check``; ``--deploy`` adds the W ones)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.checks import Error, Tags, Warning, register
+from django.core.exceptions import ImproperlyConfigured
+
+from .conf import uploads_settings
+
+#: The demo project's default secret: fine on a laptop, never in production.
+DEMO_CALLBACK_SECRET = "demo-callback-secret-change-me"
+
+
+@register()
+def check_settings(app_configs, **kwargs):
+    """E001 invalid REALTIME_UPLOADS, E002 no callback secret, E003 no channel layer."""
+    try:
+        uploads_settings.reload()
+        secrets = uploads_settings.CALLBACK_SECRETS
+    except ImproperlyConfigured as exc:
+        return [Error(str(exc), id="realtime_uploads.E001")]
+    errors = []
+    if not secrets:
+        errors.append(Error(
+            "REALTIME_UPLOADS['CALLBACK_SECRETS'] is empty, so every processing callback will be refused.",
+            hint="Set it to a list holding at least one long random secret shared with the processor.",
+            id="realtime_uploads.E002",
+        ))
+    if not getattr(settings, "CHANNEL_LAYERS", None):
+        errors.append(Error(
+            "CHANNEL_LAYERS is not configured, so no upload event can reach a WebSocket.",
+            hint="Use channels_redis.core.RedisChannelLayer (or InMemoryChannelLayer for one process).",
+            id="realtime_uploads.E003",
+        ))
+    return errors
+
+
+@register(Tags.security, deploy=True)
+def check_deploy(app_configs, **kwargs):
+    """W001 weak or demo callback secret, W002 in-memory channel layer."""
+    warnings = []
+    try:
+        secrets = uploads_settings.CALLBACK_SECRETS
+    except ImproperlyConfigured:
+        return []
+    if any(s == DEMO_CALLBACK_SECRET or len(s) < 32 for s in secrets):
+        warnings.append(Warning(
+            "A REALTIME_UPLOADS callback secret is the demo value or shorter than 32 characters; "
+            "anyone who guesses it can forge processing callbacks.",
+            hint='Generate one with: python -c "import secrets; print(secrets.token_urlsafe(48))"',
+            id="realtime_uploads.W001",
+        ))
+    backend = (getattr(settings, "CHANNEL_LAYERS", {}) or {}).get("default", {}).get("BACKEND", "")
+    if backend.endswith("InMemoryChannelLayer"):
+        warnings.append(Warning(
+            "The in-memory channel layer only reaches sockets held by the same process; "
+            "with several daphne processes, callbacks will miss subscribers.",
+            hint="Use channels_redis.core.RedisChannelLayer (set REDIS_URL in the demo project).",
+            id="realtime_uploads.W002",
+        ))
+    return warnings
