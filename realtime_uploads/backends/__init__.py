@@ -1,0 +1,45 @@
+"""Storage backends: where the browser's presigned POST goes and where variants are read from.
+
+``get_backend()`` returns the backend named by ``REALTIME_UPLOADS["BACKEND"]``,
+built once per settings (a new instance after ``override_settings``).
+"""
+
+from __future__ import annotations
+
+from .base import StorageBackend
+
+_cache: dict[str, StorageBackend] = {}
+
+
+def get_backend() -> StorageBackend:
+    """The configured :class:`~realtime_uploads.backends.base.StorageBackend`."""
+    from ..conf import uploads_settings
+
+    name = uploads_settings.BACKEND
+    backend = _cache.get(name)
+    if backend is None:
+        from .local import LocalBackend  # conf only accepts the backends that exist
+
+        backend = _cache[name] = LocalBackend()
+    return backend
+
+
+def reset_backends() -> None:
+    """Drop built backends (settings changed), letting their queued work finish."""
+    for backend in _cache.values():
+        backend.close()
+    _cache.clear()
+
+
+def _on_setting_changed(*, setting: str, **kwargs) -> None:
+    if setting in ("REALTIME_UPLOADS", "STORAGES", "MEDIA_ROOT", "MEDIA_URL"):
+        reset_backends()
+
+
+def _connect() -> None:
+    from django.core.signals import setting_changed
+
+    setting_changed.connect(_on_setting_changed, dispatch_uid="realtime_uploads.backends")
+
+
+_connect()

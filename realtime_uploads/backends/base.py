@@ -1,0 +1,28 @@
+"""What every storage backend offers the rest of the app."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any
+
+
+class StorageBackend(ABC):
+    """Issues presigned POSTs for originals and URLs for variants."""
+
+    #: The ``REALTIME_UPLOADS["BACKEND"]`` value that selects this backend.
+    name: str = ""
+
+    @abstractmethod
+    def presign(self, upload: Any, *, request: Any) -> dict[str, Any]:
+        """Return ``{"url": str, "fields": {str: str}}`` for the browser's multipart POST.
+
+        The policy pins ``upload.key``, ``upload.content_type`` and
+        ``content-length-range 1..MAX_SIZE``, and expires at ``upload.expires_at``.
+        """
+
+    @abstractmethod
+    def variant_url(self, key: str) -> str:
+        """A URL the browser can GET the variant stored at ``key`` from."""
+
+    def close(self) -> None:
+        """Release what the backend holds (threads, clients). Queued work still finishes."""

@@ -1,0 +1,155 @@
+"""The ``local`` backend: the embedded default, S3's presigned POST emulated by Django.
+
+Presign answers with the URL of the app's own upload endpoint and a signed
+policy (:mod:`.policy`, the same document the S3 backend issues). The
+endpoint enforces that policy as S3 would, streams the file into Django's
+default storage, and hands the stored object to the in-process
+:class:`~realtime_uploads.processing.local.LocalDispatcher`, which reports
+back through the same signed HTTP callback a Lambda would use.
+"""
+
+from __future__ import annotations
+
+import hmac
+import threading
+from datetime import datetime
+from typing import Any, BinaryIO
+
+from django.core.files import File
+from django.core.files.storage import storages
+from django.urls import reverse
+from django.utils.crypto import salted_hmac
+
+from ..conf import uploads_settings
+from ..processing.callback import CallbackClient
+from ..processing.local import LocalDispatcher
+from ..processing.pipeline import ProcessorConfig, StorageError
+from .base import StorageBackend
+from .policy import PolicyError, PostPolicy
+
+POLICY_SALT = "realtime_uploads.local-policy"
+
+
+def processor_config() -> ProcessorConfig:
+    """The processor's configuration, from ``REALTIME_UPLOADS``."""
+    s = uploads_settings
+    if not s.CALLBACK_SECRETS:
+        raise StorageError("REALTIME_UPLOADS['CALLBACK_SECRETS'] is empty; the processor cannot sign.")
+    return ProcessorConfig(
+        key_prefix=s.KEY_PREFIX,
+        variant_prefix=s.VARIANT_PREFIX,
+        variants=s.VARIANTS,
+        max_size=s.MAX_SIZE,
+        max_pixels=s.MAX_PIXELS,
+        allowed_formats=ProcessorConfig.formats_for(s.ALLOWED_CONTENT_TYPES),
+        callback=CallbackClient(
+            url_template=s.CALLBACK_URL,
+            secret=s.CALLBACK_SECRETS[0],
+            attempts=s.CALLBACK_ATTEMPTS,
+            timeout=s.CALLBACK_TIMEOUT,
+            backoff=s.CALLBACK_BACKOFF,
+        ),
+    )
+
+
+class DjangoStorageStore:
+    """An :class:`~realtime_uploads.processing.pipeline.ObjectStore` over a Django storage."""
+
+    def __init__(self, storage):
+        self.storage = storage
+
+    def size(self, key: str) -> int:
+        try:
+            return self.storage.size(key)
+        except OSError as exc:
+            raise StorageError(f"{key}: {exc}") from exc
+
+    def open(self, key: str) -> BinaryIO:
+        try:
+            return self.storage.open(key, "rb")
+        except OSError as exc:
+            raise StorageError(f"{key}: {exc}") from exc
+
+    def put(self, key: str, data: bytes, *, content_type: str, cache_control: str) -> None:
+        from django.core.files.base import ContentFile
+
+        try:
+            if self.storage.exists(key):
+                self.storage.delete(key)  # S3 semantics: a PUT replaces the object
+            self.storage.save(key, ContentFile(data))
+        except OSError as exc:
+            raise StorageError(f"{key}: {exc}") from exc
+
+
+class LocalBackend(StorageBackend):
+    """Presigned POST into ``STORAGES["default"]``, processed in-process."""
+
+    name = "local"
+
+    def __init__(self) -> None:
+        self.storage = storages["default"]
+        self._lock = threading.Lock()
+        self._dispatcher: LocalDispatcher | None = None
+
+    @staticmethod
+    def _signature(encoded_policy: str) -> str:
+        return salted_hmac(POLICY_SALT, encoded_policy, algorithm="sha256").hexdigest()
+
+    def presign(self, upload: Any, *, request: Any) -> dict[str, Any]:
+        policy = PostPolicy(
+            key=upload.key,
+            content_type=upload.content_type,
+            min_size=1,
+            max_size=uploads_settings.MAX_SIZE,
+            expires_at=upload.expires_at,
+        )
+        encoded = policy.encode()
+        fields = {**policy.fields(), "policy": encoded, "x-amz-signature": self._signature(encoded)}
+        url = reverse("realtime_uploads:local-upload")
+        return {"url": request.build_absolute_uri(url) if request is not None else url, "fields": fields}
+
+    def variant_url(self, key: str) -> str:
+        return self.storage.url(key)
+
+    def verify(self, fields: dict[str, str], *, now: datetime) -> PostPolicy:
+        """Check the signature and the form fields; return the policy. Raises PolicyError."""
+        encoded = fields.get("policy", "")
+        signature = fields.get("x-amz-signature", "")
+        if not encoded or not signature:
+            raise PolicyError("AccessDenied", "Missing policy or x-amz-signature field.", 403)
+        if not hmac.compare_digest(self._signature(encoded), signature):
+            raise PolicyError(
+                "SignatureDoesNotMatch",
+                "The request signature we calculated does not match the signature you provided.",
+                403,
+            )
+        policy = PostPolicy.decode(encoded)
+        policy.check_fields(fields, now=now)
+        return policy
+
+    def store(self, policy: PostPolicy, file: File) -> None:
+        """Save ``file`` (already size-checked) at the policy's key, replacing any object there,
+        then queue it for processing, as S3's ObjectCreated event would."""
+        if self.storage.exists(policy.key):
+            self.storage.delete(policy.key)
+        saved = self.storage.save(policy.key, file)
+        if saved != policy.key:  # a storage that renames instead of replacing
+            raise PolicyError("InternalError", "The object could not be stored at its key.", 500)
+        self.dispatcher.submit(policy.key)
+
+    @property
+    def dispatcher(self) -> LocalDispatcher:
+        with self._lock:
+            if self._dispatcher is None:
+                self._dispatcher = LocalDispatcher(
+                    store=DjangoStorageStore(self.storage),
+                    config=processor_config(),
+                    threads=uploads_settings.LOCAL_PROCESSOR_THREADS,
+                )
+            return self._dispatcher
+
+    def close(self) -> None:
+        with self._lock:
+            if self._dispatcher is not None:
+                self._dispatcher.shutdown(wait=False)
+                self._dispatcher = None

@@ -1,0 +1,136 @@
+"""One object in, variants stored and callbacks sent: the processor's whole job.
+
+Shared by every entry point (the local dispatcher, the SQS worker, the
+Lambda handler): they only differ in where objects come from and in the
+:class:`ObjectStore` they pass. No Django import.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Collection
+from dataclasses import dataclass
+from typing import Any, BinaryIO, Protocol
+
+from .callback import CallbackClient, CallbackRejected
+from .errors import STORAGE_ERROR, TOO_LARGE, ProcessingError
+from .image import FORMAT_CONTENT_TYPES, VariantSpec, render_variants
+from .keys import upload_id_from_key, variant_key
+
+logger = logging.getLogger(__name__)
+
+VARIANT_CACHE_CONTROL = "public, max-age=31536000, immutable"
+
+
+class StorageError(Exception):
+    """The object store failed (missing object, permission, outage)."""
+
+
+class ObjectStore(Protocol):
+    """Where originals are read and variants written. Raise StorageError on failure."""
+
+    def size(self, key: str) -> int:
+        """The object's size in bytes (a HEAD)."""
+
+    def open(self, key: str) -> BinaryIO:
+        """A readable, seekable binary stream of the object; the caller closes it."""
+
+    def put(self, key: str, data: bytes, *, content_type: str, cache_control: str) -> None:
+        """Store ``data`` under ``key``, replacing any object there."""
+
+
+@dataclass(frozen=True)
+class ProcessorConfig:
+    """Everything the pipeline needs to know, built from Django settings or the environment."""
+
+    key_prefix: str
+    variant_prefix: str
+    variants: tuple[VariantSpec, ...]
+    max_size: int  # bytes
+    max_pixels: int
+    allowed_formats: Collection[str]
+    callback: CallbackClient
+
+    @staticmethod
+    def formats_for(content_types: Collection[str]) -> frozenset[str]:
+        """Pillow format names for the allowed MIME types (``image/jpeg`` → ``JPEG``)."""
+        return frozenset(fmt for fmt, ct in FORMAT_CONTENT_TYPES.items() if ct in content_types)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one object: ``status`` is ``completed``, ``failed`` or ``skipped``."""
+
+    status: str
+    upload_id: str | None = None
+    reason: str = ""
+
+
+def process_object(key: str, *, store: ObjectStore, config: ProcessorConfig) -> Outcome:
+    """Process the original stored at ``key`` (already URL-decoded) and report by callback.
+
+    Sends ``processing``, renders and stores every variant, then sends
+    ``completed`` or ``failed`` with a stable error code. Keys outside
+    ``KEY_PREFIX<uuid>/<name>`` are skipped, and so is an upload that Django
+    answers 404 or 409 for (unknown, or already finished: a redelivered
+    event). Raises :class:`~.callback.CallbackError` when Django cannot be
+    reached, so at-least-once callers (SQS) keep the message for a retry.
+    """
+    upload_id = upload_id_from_key(config.key_prefix, key)
+    if upload_id is None:
+        logger.info("Skipping %r: not an original under %r.", key, config.key_prefix)
+        return Outcome("skipped", reason="not an upload key")
+    uid = str(upload_id)
+    try:
+        snapshot = config.callback.send(uid, {"status": "processing"})
+    except CallbackRejected as exc:
+        if exc.status in (404, 409):
+            logger.info("Skipping upload %s: callback answered %s.", uid, exc.status)
+            return Outcome("skipped", uid, reason=f"callback answered {exc.status}")
+        raise
+    if snapshot.get("status") not in (None, "processing"):
+        return Outcome("skipped", uid, reason=f"already {snapshot.get('status')}")
+
+    try:
+        payload = _render_and_store(uid, key, store, config)
+    except ProcessingError as exc:
+        payload = {"status": "failed", "error": {"code": exc.code, "message": exc.message}}
+    try:
+        config.callback.send(uid, payload)
+    except CallbackRejected as exc:
+        if exc.status != 409:
+            raise
+        return Outcome("skipped", uid, reason="finished elsewhere")
+    if payload["status"] == "failed":
+        return Outcome("failed", uid, reason=payload["error"]["code"])
+    return Outcome("completed", uid)
+
+
+def _render_and_store(uid: str, key: str, store: ObjectStore, config: ProcessorConfig) -> dict[str, Any]:
+    try:
+        size = store.size(key)
+        if size > config.max_size:
+            raise ProcessingError(
+                TOO_LARGE, f"The stored object is {size} bytes, more than the {config.max_size} allowed."
+            )
+        with store.open(key) as source:
+            original, rendered = render_variants(
+                source, config.variants, max_pixels=config.max_pixels,
+                allowed_formats=config.allowed_formats,
+            )
+        variants = []
+        for variant in rendered:
+            vkey = variant_key(config.variant_prefix, uid, variant.name, variant.extension)
+            store.put(vkey, variant.data, content_type=variant.content_type,
+                      cache_control=VARIANT_CACHE_CONTROL)
+            variants.append({
+                "name": variant.name, "key": vkey, "width": variant.width,
+                "height": variant.height, "format": variant.format, "size": variant.size,
+            })
+    except StorageError as exc:
+        raise ProcessingError(STORAGE_ERROR, f"Could not read or write the upload: {exc}") from exc
+    return {
+        "status": "completed",
+        "original": {"width": original.width, "height": original.height, "format": original.format},
+        "variants": variants,
+    }
