@@ -1,0 +1,15 @@
+"""URLs of the REST API. Include under ``api/``: ``path("api/", include("realtime_uploads.api.urls"))``."""
+
+from django.urls import path
+
+from .local_upload import local_upload
+from .views import UploadCallbackApi, UploadCreateApi, upload_status
+
+app_name = "realtime_uploads"
+
+urlpatterns = [
+    path("uploads/", UploadCreateApi.as_view(), name="upload-create"),
+    path("uploads/local/", local_upload, name="local-upload"),
+    path("uploads/<str:upload_id>/", upload_status, name="upload-status"),
+    path("uploads/<str:upload_id>/callback/", UploadCallbackApi.as_view(), name="upload-callback"),
+]
