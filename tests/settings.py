@@ -6,7 +6,17 @@ from pathlib import Path
 from config.settings import *  # noqa: F403
 
 MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="realtime-uploads-test-media-"))
-DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
+# A file, not ":memory:": shared-cache in-memory SQLite holds table locks across
+# threads in ways a real file (the demo's database) does not.
+_DB_DIR = Path(tempfile.mkdtemp(prefix="realtime-uploads-test-db-"))
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": _DB_DIR / "db.sqlite3",
+        "TEST": {"NAME": str(_DB_DIR / "test.sqlite3")},
+        "OPTIONS": SQLITE_OPTIONS,  # noqa: F405
+    }
+}
 CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_CLASSES": []}  # noqa: F405

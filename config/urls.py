@@ -1,0 +1,23 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path, re_path
+from django.views.generic import TemplateView
+from django.views.static import serve
+
+urlpatterns = [
+    path("", TemplateView.as_view(template_name="demo.html"), name="demo"),
+    path("admin/", admin.site.urls),
+    path("api/", include("realtime_uploads.api.urls")),
+]
+
+if settings.REALTIME_UPLOADS.get("BACKEND", "local") == "local":
+    # The local backend keeps variants in MEDIA_ROOT; serve only the variants
+    # (originals stay private, as in a private bucket). Production uses S3.
+    variants = settings.REALTIME_UPLOADS.get("VARIANT_PREFIX", "variants/")
+    urlpatterns += [
+        re_path(
+            rf"^{settings.MEDIA_URL.lstrip('/')}{variants}(?P<path>.+)$",
+            serve,
+            {"document_root": settings.MEDIA_ROOT / variants},
+        )
+    ]

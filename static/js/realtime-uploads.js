@@ -1,0 +1,1 @@
+../../realtime_uploads/static/realtime_uploads/realtime-uploads.js
