@@ -1,0 +1,77 @@
+"""Real servers for end-to-end tests: a daphne process serving ``asgi:application``.
+
+Each server gets a free port on 127.0.0.1 and its own state directory
+(SQLite database, MEDIA_ROOT), migrated before it starts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+CALLBACK_SECRET = "e2e-callback-secret-0123456789abcdef0123"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_until_up(url: str, proc: subprocess.Popen, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"daphne exited with {proc.returncode} before answering {url}")
+        try:
+            with urllib.request.urlopen(url, timeout=1):  # noqa: S310 - loopback only
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise TimeoutError(f"daphne did not answer {url} within {timeout} s")
+
+
+@contextlib.contextmanager
+def daphne_server(state_dir: Path, **env_overrides: str) -> Iterator[str]:
+    """Run daphne on a free port; yield its base URL (``http://127.0.0.1:<port>``)."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "PORT": str(port),
+        "REALTIME_UPLOADS_STATE_DIR": str(state_dir),
+        "REALTIME_UPLOADS_CALLBACK_SECRET": CALLBACK_SECRET,
+        "DJANGO_DEBUG": "1",
+        "PYTHONUNBUFFERED": "1",
+        **env_overrides,
+    }
+    env.pop("DATABASE_URL", None) if "DATABASE_URL" not in env_overrides else None
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True
+    )
+    log = open(state_dir / "daphne.log", "wb")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen(
+        [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port), "asgi:application"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_up(base + "/", proc)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
