@@ -1,0 +1,84 @@
+"""REALTIME_UPLOADS: defaults, validation naming the key, cache cleared on change; system checks."""
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from realtime_uploads.checks import check_deploy, check_settings
+from realtime_uploads.conf import DEFAULTS, uploads_settings
+
+
+def use(settings, **values):
+    settings.REALTIME_UPLOADS = values
+
+
+def test_defaults_apply_when_the_project_sets_nothing(settings):
+    use(settings)
+    assert uploads_settings.MAX_SIZE == 10 * 1024 * 1024
+    assert uploads_settings.PRESIGN_EXPIRES == 600
+    assert uploads_settings.KEY_PREFIX == "uploads/"
+    assert [v.name for v in uploads_settings.VARIANTS] == ["thumb", "large"]
+    assert uploads_settings.VARIANTS[0].format == "WEBP"
+
+
+def test_override_settings_clears_the_cache(settings):
+    use(settings, MAX_SIZE=123)
+    assert uploads_settings.MAX_SIZE == 123
+    use(settings, MAX_SIZE=456)
+    assert uploads_settings.MAX_SIZE == 456
+
+
+@pytest.mark.parametrize(
+    ("values", "named"),
+    [
+        ({"NOT_A_KEY": 1}, "NOT_A_KEY"),
+        ({"BACKEND": "ftp"}, "BACKEND"),
+        ({"MAX_SIZE": 0}, "MAX_SIZE"),
+        ({"MAX_SIZE": "10MB"}, "MAX_SIZE"),
+        ({"PRESIGN_EXPIRES": True}, "PRESIGN_EXPIRES"),
+        ({"KEY_PREFIX": "/abs/"}, "KEY_PREFIX"),
+        ({"KEY_PREFIX": "no-slash"}, "KEY_PREFIX"),
+        ({"VARIANT_PREFIX": "uploads/"}, "VARIANT_PREFIX"),
+        ({"ALLOWED_CONTENT_TYPES": ["image/svg+xml"]}, "ALLOWED_CONTENT_TYPES"),
+        ({"ALLOWED_CONTENT_TYPES": "image/jpeg"}, "ALLOWED_CONTENT_TYPES"),
+        ({"CALLBACK_SECRETS": "one-secret"}, "even if there is only one"),
+        ({"CALLBACK_URL": "http://x/callback/"}, "CALLBACK_URL"),
+        ({"CALLBACK_TIMEOUT": -1}, "CALLBACK_TIMEOUT"),
+        ({"VARIANTS": {}}, "VARIANTS"),
+        ({"VARIANTS": {"t": {"width": 10, "height": 10, "format": "BMP"}}}, "format"),
+        ({"VARIANTS": {"t": {"width": 0, "height": 10, "format": "JPEG"}}}, "width"),
+        ({"VARIANTS": {"t": {"width": 10, "height": 10, "format": "JPEG", "quality": 101}}}, "quality"),
+        ({"VARIANTS": {"t": {"width": 10, "height": 10, "format": "JPEG", "crop": True}}}, "crop"),
+        ({"VARIANTS": {"bad name": {"width": 10, "height": 10, "format": "JPEG"}}}, "bad name"),
+        ({"SUBSCRIBE_TOKEN_MAX_AGE": 100}, "SUBSCRIBE_TOKEN_MAX_AGE"),
+    ],
+)
+def test_bad_settings_raise_improperly_configured_naming_the_key(settings, values, named):
+    use(settings, **values)
+    with pytest.raises(ImproperlyConfigured, match=named.replace("[", r"\[")):
+        uploads_settings.MAX_SIZE  # noqa: B018 - reading validates
+
+
+def test_every_default_is_itself_valid(settings):
+    use(settings, **DEFAULTS)
+    assert uploads_settings.MAX_PIXELS == DEFAULTS["MAX_PIXELS"]
+
+
+def test_check_reports_invalid_settings_and_missing_secret(settings):
+    use(settings, MAX_SIZE=-5)
+    assert [e.id for e in check_settings(None)] == ["realtime_uploads.E001"]
+    use(settings)
+    assert [e.id for e in check_settings(None)] == ["realtime_uploads.E002"]
+
+
+def test_check_requires_a_channel_layer(settings):
+    use(settings, CALLBACK_SECRETS=["x" * 40])
+    settings.CHANNEL_LAYERS = {}
+    assert [e.id for e in check_settings(None)] == ["realtime_uploads.E003"]
+
+
+def test_deploy_check_flags_demo_or_short_secrets_and_in_memory_layer(settings):
+    use(settings, CALLBACK_SECRETS=["demo-callback-secret-change-me"])
+    assert {w.id for w in check_deploy(None)} == {"realtime_uploads.W001", "realtime_uploads.W002"}
+    use(settings, CALLBACK_SECRETS=["k" * 48])
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer"}}
+    assert check_deploy(None) == []

@@ -1,0 +1,24 @@
+"""The processor must run where Django is not installed (AWS Lambda, a bare worker)."""
+
+import subprocess
+import sys
+
+MODULES = [
+    "realtime_uploads.processing.errors",
+    "realtime_uploads.processing.image",
+    "realtime_uploads.processing.keys",
+    "realtime_uploads.processing.callback",
+    "realtime_uploads.processing.pipeline",
+    "realtime_uploads.processing.local",
+]
+
+
+def test_processing_package_imports_no_django():
+    code = (
+        "import sys\n"
+        + "".join(f"import {m}\n" for m in MODULES)
+        + "leaked = sorted(m for m in sys.modules if m == 'django' or m.startswith(('django.', 'rest_framework', 'channels')))\n"
+        + "print(','.join(leaked))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "", f"processing imported: {result.stdout.strip()}"
