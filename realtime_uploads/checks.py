@@ -9,7 +9,7 @@ from django.core.exceptions import ImproperlyConfigured
 from .conf import uploads_settings
 
 #: The demo project's default secret: fine on a laptop, never in production.
-DEMO_CALLBACK_SECRET = "demo-callback-secret-change-me"
+DEMO_CALLBACK_SECRET = "demo-callback-secret-change-me"  # noqa: S105 - the value we warn about
 
 
 @register()

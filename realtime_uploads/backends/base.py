@@ -24,5 +24,5 @@ class StorageBackend(ABC):
     def variant_url(self, key: str) -> str:
         """A URL the browser can GET the variant stored at ``key`` from."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional hook, a no-op by default
         """Release what the backend holds (threads, clients). Queued work still finishes."""
