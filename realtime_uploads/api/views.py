@@ -20,6 +20,7 @@ from .. import services
 from ..backends import get_backend
 from ..conf import uploads_settings
 from ..events import group_name, upload_event
+from ..models import Upload
 from ..selectors import parse_upload_id, upload_get, upload_is_viewable
 from ..signing import SIGNATURE_HEADER, SignatureError, make_subscribe_token, verify_callback
 from .serializers import CallbackInputSerializer, PresignInputSerializer, StatusQuerySerializer
@@ -84,7 +85,7 @@ class UploadCallbackApi(APIView):
         except SignatureError as exc:
             return Response({"detail": exc.message, "code": exc.code}, status=http.HTTP_401_UNAUTHORIZED)
         uid = parse_upload_id(upload_id)
-        if uid is None or not services.Upload.objects.filter(pk=uid).exists():
+        if uid is None or not Upload.objects.filter(pk=uid).exists():
             raise NotFound("No upload has that id.")
         body = CallbackInputSerializer(data=request.data, context={"upload_id": uid})
         body.is_valid(raise_exception=True)

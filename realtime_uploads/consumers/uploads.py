@@ -24,13 +24,14 @@ CLOSE_NOT_FOUND = 4404
 
 
 @database_sync_to_async
-def _authorised_snapshot(upload_id, user, token):
+def _refusal(upload_id, user, token) -> int | None:
+    """The close code refusing this subscriber, or None if they may follow the upload."""
     upload = upload_get(upload_id)
     if upload is None:
-        return CLOSE_NOT_FOUND, None
+        return CLOSE_NOT_FOUND
     if not upload_is_viewable(upload, user=user, token=token):
-        return CLOSE_FORBIDDEN, None
-    return None, upload
+        return CLOSE_FORBIDDEN
+    return None
 
 
 @database_sync_to_async
@@ -59,7 +60,7 @@ class UploadConsumer(AsyncJsonWebsocketConsumer):
             return
         query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
         token = (query.get("token") or [None])[0]
-        refusal, _ = await _authorised_snapshot(upload_id, self.scope.get("user"), token)
+        refusal = await _refusal(upload_id, self.scope.get("user"), token)
         if refusal is not None:
             await self.close(code=refusal)
             return
