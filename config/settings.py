@@ -11,6 +11,8 @@ from pathlib import Path
 
 import dj_database_url
 
+from realtime_uploads.processing.config import settings_from_env
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 STATE_DIR = Path(os.environ.get("REALTIME_UPLOADS_STATE_DIR", BASE_DIR / ".state"))
 
@@ -123,13 +125,16 @@ REST_FRAMEWORK = {
     },
 }
 
+# Every REALTIME_UPLOADS_<KEY> variable (the processor reads the same ones, see
+# realtime_uploads.processing.config) overrides the demo values below.
 REALTIME_UPLOADS = {
-    "BACKEND": os.environ.get("REALTIME_UPLOADS_BACKEND", "local"),
-    "CALLBACK_SECRETS": env_list("REALTIME_UPLOADS_CALLBACK_SECRET", "demo-callback-secret-change-me"),
-    "CALLBACK_URL": os.environ.get(
-        "REALTIME_UPLOADS_CALLBACK_URL", f"http://127.0.0.1:{PORT}/api/uploads/{{id}}/callback/"
-    ),
+    "CALLBACK_SECRETS": ["demo-callback-secret-change-me"],
+    "CALLBACK_URL": f"http://127.0.0.1:{PORT}/api/uploads/{{id}}/callback/",
+    **settings_from_env(os.environ),
 }
+if os.environ.get("AWS_ENDPOINT_URL_S3"):
+    # S3-compatible servers (moto, MinIO) want path-style addressing.
+    REALTIME_UPLOADS.setdefault("ADDRESSING_STYLE", "path")
 
 LOGGING = {
     "version": 1,

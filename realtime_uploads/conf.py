@@ -21,24 +21,23 @@ from typing import Any
 from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 
+from .processing.config import PROCESSOR_DEFAULTS
 from .processing.image import FORMAT_CONTENT_TYPES, OUTPUT_FORMATS, VariantSpec
 
-MIB = 1024 * 1024
-BACKENDS = ("local",)
+BACKENDS = ("local", "s3")
+ADDRESSING_STYLES = ("auto", "path", "virtual")
 
 DEFAULTS: dict[str, Any] = {
     # "local": the embedded default. Presigned POST emulated by Django into
-    # default storage, processed in-process. ("s3" arrives with the S3 backend.)
+    # default storage, processed in-process. "s3": any S3-compatible store.
     "BACKEND": "local",
-    # Originals are stored at <KEY_PREFIX><id>/<sanitised filename>.
-    "KEY_PREFIX": "uploads/",
-    # Variants are stored at <VARIANT_PREFIX><id>/<name>.<ext>.
-    "VARIANT_PREFIX": "variants/",
-    # Largest accepted upload, bytes (content-length-range 1..MAX_SIZE).
-    "MAX_SIZE": 10 * MIB,
-    "ALLOWED_CONTENT_TYPES": ["image/jpeg", "image/png", "image/webp", "image/gif"],
-    # Largest accepted original, width x height in pixels (decompression bombs).
-    "MAX_PIXELS": 50_000_000,
+    # The processor's settings, shared with Lambda and the SQS worker
+    # (realtime_uploads.processing.config): KEY_PREFIX ("uploads/"; originals at
+    # <KEY_PREFIX><id>/<sanitised filename>), VARIANT_PREFIX ("variants/";
+    # <VARIANT_PREFIX><id>/<name>.<ext>), MAX_SIZE (10 MiB, bytes),
+    # ALLOWED_CONTENT_TYPES (JPEG, PNG, WebP, GIF), MAX_PIXELS (width x height),
+    # CALLBACK_URL, CALLBACK_ATTEMPTS / _TIMEOUT (s) / _BACKOFF (s), VARIANTS.
+    **PROCESSOR_DEFAULTS,
     # Lifetime of a presigned POST, seconds.
     "PRESIGN_EXPIRES": 600,
     # How long after PRESIGN_EXPIRES a pending upload waits before `expire_uploads`
@@ -51,21 +50,21 @@ DEFAULTS: dict[str, Any] = {
     "CALLBACK_SECRETS": [],
     # Largest accepted |now - t| of a callback signature, seconds.
     "CALLBACK_TOLERANCE": 300,
-    # Where the processor POSTs its callbacks; "{id}" is the upload id.
-    "CALLBACK_URL": "http://127.0.0.1:8000/api/uploads/{id}/callback/",
-    # Callback client: attempts in all, timeout per attempt (s), first backoff (s).
-    "CALLBACK_ATTEMPTS": 5,
-    "CALLBACK_TIMEOUT": 10.0,
-    "CALLBACK_BACKOFF": 0.5,
-    # Rendered outputs: name -> {width, height (bounding box, px), format, quality}.
-    "VARIANTS": {
-        "thumb": {"width": 320, "height": 320, "format": "WEBP", "quality": 80},
-        "large": {"width": 1280, "height": 1280, "format": "JPEG", "quality": 85},
-    },
     # Longest ?wait= a status GET may long-poll, seconds.
     "LONG_POLL_MAX_WAIT": 30,
     # Threads of the in-process processor used by the local backend.
     "LOCAL_PROCESSOR_THREADS": 2,
+    # s3 backend: bucket (required), region and endpoint (None: boto3's own
+    # configuration, e.g. AWS_DEFAULT_REGION, AWS_ENDPOINT_URL_S3), addressing
+    # style ("path" for most S3-compatible servers).
+    "BUCKET": None,
+    "REGION": None,
+    "ENDPOINT_URL": None,
+    "ADDRESSING_STYLE": "auto",
+    # Variant URLs: presigned GETs valid this long (seconds), unless
+    # PUBLIC_BASE_URL (a CDN or public bucket URL) is set: then <base><key>.
+    "VARIANT_URL_EXPIRES": 3600,
+    "PUBLIC_BASE_URL": None,
 }
 
 _CONTENT_TYPES = set(FORMAT_CONTENT_TYPES.values())
@@ -141,7 +140,7 @@ def _validate(key: str, value: Any) -> Any:  # noqa: C901 - one branch per key r
         return _prefix(key, value)
     if key in ("MAX_SIZE", "MAX_PIXELS", "PRESIGN_EXPIRES", "SUBSCRIBE_TOKEN_MAX_AGE",
                "CALLBACK_TOLERANCE", "CALLBACK_ATTEMPTS", "LONG_POLL_MAX_WAIT",
-               "LOCAL_PROCESSOR_THREADS"):
+               "LOCAL_PROCESSOR_THREADS", "VARIANT_URL_EXPIRES"):
         return _positive_int(key, value)
     if key == "EXPIRE_GRACE":
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
@@ -173,6 +172,18 @@ def _validate(key: str, value: Any) -> Any:  # noqa: C901 - one branch per key r
         return value
     if key == "VARIANTS":
         return _variants(value)
+    if key in ("BUCKET", "REGION", "ENDPOINT_URL", "PUBLIC_BASE_URL"):
+        if value is not None and (not isinstance(value, str) or not value):
+            raise ImproperlyConfigured(f"REALTIME_UPLOADS[{key!r}] must be a non-empty string or None, got {value!r}.")
+        if key in ("ENDPOINT_URL", "PUBLIC_BASE_URL") and value and not value.startswith(("http://", "https://")):
+            raise ImproperlyConfigured(f"REALTIME_UPLOADS[{key!r}] must be an http(s) URL, got {value!r}.")
+        return value
+    if key == "ADDRESSING_STYLE":
+        if value not in ADDRESSING_STYLES:
+            raise ImproperlyConfigured(
+                f"REALTIME_UPLOADS['ADDRESSING_STYLE'] must be one of {list(ADDRESSING_STYLES)}, got {value!r}."
+            )
+        return value
     raise AssertionError(key)  # pragma: no cover - every DEFAULTS key is handled above
 
 
@@ -202,6 +213,11 @@ class UploadsSettings:
             raise ImproperlyConfigured(
                 "REALTIME_UPLOADS['SUBSCRIBE_TOKEN_MAX_AGE'] must be longer than PRESIGN_EXPIRES, "
                 "or a browser could lose its subscription before its upload is processed."
+            )
+        if values["BACKEND"] == "s3" and not values["BUCKET"]:
+            raise ImproperlyConfigured(
+                "REALTIME_UPLOADS['BUCKET'] is required with the s3 backend "
+                "(REALTIME_UPLOADS_BUCKET in the demo project)."
             )
         key_prefix, variant_prefix = values["KEY_PREFIX"], values["VARIANT_PREFIX"]
         if key_prefix.startswith(variant_prefix) or variant_prefix.startswith(key_prefix):

@@ -63,3 +63,92 @@ def completed_payload(upload_id, *, names=("thumb",)) -> dict:
             for n in names
         ],
     }
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint():
+    """One moto server (S3, SQS, Secrets Manager, SSM over real HTTP) for the session."""
+    from .servers import moto_server
+
+    with moto_server() as endpoint:
+        yield endpoint
+
+
+@pytest.fixture
+def aws(moto_endpoint, monkeypatch):
+    """boto3 pointed at the moto server, its state reset, and a provisioned bucket + queue.
+
+    moto stands in for AWS itself, which these machines cannot reach.
+    """
+    import urllib.request
+
+    from realtime_uploads.processing.s3 import reset_clients
+    from realtime_uploads.provision import provision
+
+    from .servers import aws_env
+
+    urllib.request.urlopen(urllib.request.Request(moto_endpoint + "/moto-api/reset", method="POST"))  # noqa: S310
+    for name, value in aws_env(moto_endpoint).items():
+        monkeypatch.setenv(name, value)
+    reset_clients()
+    queue_url = provision(bucket="test-uploads", queue="test-uploads-events", origins=["http://testserver"])
+    import boto3
+
+    boto3.client("sqs").purge_queue(QueueUrl=queue_url)  # the s3:TestEvent; tests send their own
+    yield {"endpoint": moto_endpoint, "bucket": "test-uploads", "queue_url": queue_url}
+    reset_clients()
+
+
+@pytest.fixture
+def s3_settings(aws, settings):
+    """The s3 backend pointed at the moto bucket."""
+    settings.REALTIME_UPLOADS = {
+        **settings.REALTIME_UPLOADS, "BACKEND": "s3", "BUCKET": aws["bucket"], "ADDRESSING_STYLE": "path"}
+    return aws
+
+
+@pytest.fixture
+def processor_env(aws, live_server, settings, monkeypatch):
+    """The processor's environment (as Lambda or the worker would have it), calling back to a live Django."""
+    from realtime_uploads.processing import lambda_handler
+
+    settings.REALTIME_UPLOADS = {**settings.REALTIME_UPLOADS, "BACKEND": "s3", "BUCKET": aws["bucket"],
+                                 "ADDRESSING_STYLE": "path"}
+    env = {
+        "REALTIME_UPLOADS_CALLBACK_URL": live_server.url + "/api/uploads/{id}/callback/",
+        "REALTIME_UPLOADS_CALLBACK_SECRET": settings.REALTIME_UPLOADS["CALLBACK_SECRETS"][0],
+        "REALTIME_UPLOADS_BUCKET": aws["bucket"],
+        "REALTIME_UPLOADS_CALLBACK_ATTEMPTS": "2",
+        "REALTIME_UPLOADS_CALLBACK_BACKOFF": "0.05",
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    lambda_handler._config.cache_clear()
+    yield {**aws, "live_server": live_server}
+    lambda_handler._config.cache_clear()
+
+
+def post_to_s3(upload, data: bytes) -> None:
+    """The browser's step: POST the presigned fields and the file to the S3 server."""
+    import httpx
+
+    from realtime_uploads.backends import get_backend
+
+    post = get_backend().presign(upload, request=None)
+    answer = httpx.post(post["url"], data=post["fields"], files={"file": ("f", data, upload.content_type)})
+    assert answer.status_code == 204, answer.text
+
+
+def drain(queue_url: str, *, wait: int = 1) -> list[dict]:
+    """Receive (without deleting) every message now visible on the queue."""
+    import boto3
+
+    sqs = boto3.client("sqs")
+    messages = []
+    while True:
+        got = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=wait,
+                                  VisibilityTimeout=0).get("Messages", [])
+        fresh = [m for m in got if m["MessageId"] not in {x["MessageId"] for x in messages}]
+        if not fresh:
+            return messages
+        messages.extend(fresh)

@@ -18,9 +18,11 @@ def get_backend() -> StorageBackend:
     name = uploads_settings.BACKEND
     backend = _cache.get(name)
     if backend is None:
-        from .local import LocalBackend  # conf only accepts the backends that exist
-
-        backend = _cache[name] = LocalBackend()
+        if name == "s3":
+            from .s3 import S3Backend as backend_class
+        else:
+            from .local import LocalBackend as backend_class
+        backend = _cache[name] = backend_class()
     return backend
 
 

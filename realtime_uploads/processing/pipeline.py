@@ -23,7 +23,16 @@ VARIANT_CACHE_CONTROL = "public, max-age=31536000, immutable"
 
 
 class StorageError(Exception):
-    """The object store failed (missing object, permission, outage)."""
+    """The object store failed (missing object, permission, outage).
+
+    ``retryable`` is True for failures that may pass (5xx, throttling,
+    network): the pipeline then raises instead of reporting ``failed``, so
+    an at-least-once caller (SQS, Lambda) tries the object again.
+    """
+
+    def __init__(self, message: str, *, retryable: bool = False):
+        super().__init__(message)
+        self.retryable = retryable
 
 
 class ObjectStore(Protocol):
@@ -50,6 +59,8 @@ class ProcessorConfig:
     max_pixels: int
     allowed_formats: Collection[str]
     callback: CallbackClient
+    #: Only objects of this bucket are processed (S3 entry points); None accepts any.
+    bucket: str | None = None
 
     @staticmethod
     def formats_for(content_types: Collection[str]) -> frozenset[str]:
@@ -74,7 +85,8 @@ def process_object(key: str, *, store: ObjectStore, config: ProcessorConfig) -> 
     ``KEY_PREFIX<uuid>/<name>`` are skipped, and so is an upload that Django
     answers 404 or 409 for (unknown, or already finished: a redelivered
     event). Raises :class:`~.callback.CallbackError` when Django cannot be
-    reached, so at-least-once callers (SQS) keep the message for a retry.
+    reached, and a retryable :class:`StorageError` when storage fails for
+    now, so at-least-once callers (SQS, Lambda) keep the message for a retry.
     """
     upload_id = upload_id_from_key(config.key_prefix, key)
     if upload_id is None:
@@ -128,6 +140,8 @@ def _render_and_store(uid: str, key: str, store: ObjectStore, config: ProcessorC
                 "height": variant.height, "format": variant.format, "size": variant.size,
             })
     except StorageError as exc:
+        if exc.retryable:
+            raise
         raise ProcessingError(STORAGE_ERROR, f"Could not read or write the upload: {exc}") from exc
     return {
         "status": "completed",

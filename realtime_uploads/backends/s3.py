@@ -1,0 +1,69 @@
+"""The ``s3`` backend: presigned POSTs straight into a bucket (AWS S3 or any S3-compatible store).
+
+The policy is :class:`~.policy.PostPolicy`, the same document the local
+backend enforces; boto3's ``generate_presigned_post`` adds the bucket and key
+conditions and signs it with SigV4 ("Browser-based uploads using POST",
+docs.aws.amazon.com/AmazonS3/latest/API/sigv4-UsingHTTPPOST.html). Objects
+stay private: variant URLs are presigned GETs, or ``PUBLIC_BASE_URL + key``
+when a CDN or public prefix is configured.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
+from django.utils import timezone
+
+from ..conf import uploads_settings
+from ..processing.s3 import s3_client
+from .base import StorageBackend
+from .policy import PostPolicy
+
+
+class S3Backend(StorageBackend):
+    """Presigned POST to ``REALTIME_UPLOADS["BUCKET"]``; the processor runs elsewhere."""
+
+    name = "s3"
+
+    def __init__(self) -> None:
+        s = uploads_settings
+        self.bucket = s.BUCKET
+        self.region = s.REGION
+        self.endpoint_url = s.ENDPOINT_URL
+        self.addressing_style = s.ADDRESSING_STYLE
+        self.public_base_url = s.PUBLIC_BASE_URL
+        self.variant_url_expires = s.VARIANT_URL_EXPIRES
+
+    @property
+    def client(self):
+        """This thread's boto3 S3 client (created lazily, reused)."""
+        return s3_client(region=self.region, endpoint_url=self.endpoint_url, addressing_style=self.addressing_style)
+
+    def presign(self, upload: Any, *, request: Any = None, now: datetime | None = None) -> dict[str, Any]:
+        policy = PostPolicy(
+            key=upload.key,
+            content_type=upload.content_type,
+            min_size=1,
+            max_size=uploads_settings.MAX_SIZE,
+            expires_at=upload.expires_at,
+        )
+        expires_in = int((upload.expires_at - (now or timezone.now())).total_seconds())
+        # boto3 adds {"bucket": …} and {"key": …} itself; pass the rest.
+        conditions = [c for c in policy.conditions() if not (isinstance(c, dict) and "key" in c)]
+        post = self.client.generate_presigned_post(
+            Bucket=self.bucket,
+            Key=upload.key,
+            Fields={"Content-Type": upload.content_type},
+            Conditions=conditions,
+            ExpiresIn=max(1, expires_in),
+        )
+        return {"url": post["url"], "fields": post["fields"]}
+
+    def variant_url(self, key: str) -> str:
+        if self.public_base_url:
+            return f"{self.public_base_url.rstrip('/')}/{quote(key)}"
+        return self.client.generate_presigned_url(
+            "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=self.variant_url_expires
+        )

@@ -1,0 +1,133 @@
+"""The SQS worker against moto's S3 + SQS (standing in for AWS) and a live Django."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import boto3
+import pytest
+
+from realtime_uploads.models import Upload
+from realtime_uploads.processing.config import config_from_env
+from realtime_uploads.processing.s3 import s3_client
+from realtime_uploads.processing.worker import SQSWorker
+
+from .conftest import drain, jpeg_bytes, post_to_s3
+from .servers import ROOT, free_port
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def worker(env, **kwargs) -> SQSWorker:
+    kwargs = {"wait_time": 1, "visibility_timeout": 30, "concurrency": 2, **kwargs}
+    return SQSWorker(queue_url=env["queue_url"], config=config_from_env(), s3=s3_client(addressing_style="path"),
+                     **kwargs)
+
+
+def run_until_idle(w: SQSWorker, queue_url: str, timeout: float = 20) -> None:
+    """Run the worker in a thread until the queue has nothing visible or in flight."""
+    thread = threading.Thread(target=w.run)
+    thread.start()
+    sqs = boto3.client("sqs")
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            attrs = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=[
+                "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+            if attrs["ApproximateNumberOfMessages"] == attrs["ApproximateNumberOfMessagesNotVisible"] == "0":
+                return
+            time.sleep(0.2)
+        raise AssertionError("queue never drained")
+    finally:
+        w.stop.set()
+        thread.join(timeout=10)
+
+
+TEST_EVENT = json.dumps({"Service": "Amazon S3", "Event": "s3:TestEvent", "Bucket": "test-uploads"})
+
+
+def test_message_is_processed_then_deleted_and_test_event_skipped(processor_env, make_upload):
+    data = jpeg_bytes(640, 480)
+    upload = make_upload(size=len(data))
+    boto3.client("sqs").send_message(QueueUrl=processor_env["queue_url"], MessageBody=TEST_EVENT)
+    post_to_s3(upload, data)
+    run_until_idle(worker(processor_env), processor_env["queue_url"])
+    fresh = Upload.objects.get(pk=upload.id)
+    assert (fresh.status, fresh.seq) == ("completed", 3)
+    assert drain(processor_env["queue_url"]) == []  # the event and the TestEvent are both gone
+
+
+def test_second_delivery_of_the_same_event_leaves_one_state_change(processor_env, make_upload):
+    data = jpeg_bytes()
+    upload = make_upload(size=len(data))
+    post_to_s3(upload, data)
+    [message] = drain(processor_env["queue_url"])
+    boto3.client("sqs").send_message(QueueUrl=processor_env["queue_url"], MessageBody=message["Body"])
+    run_until_idle(worker(processor_env, concurrency=1), processor_env["queue_url"])
+    fresh = Upload.objects.get(pk=upload.id)
+    assert (fresh.status, fresh.seq, fresh.variants.count()) == ("completed", 3, 2)
+    assert drain(processor_env["queue_url"]) == []
+
+
+def test_failing_callback_leaves_the_message_for_a_later_retry(processor_env, make_upload, monkeypatch):
+    data = jpeg_bytes()
+    upload = make_upload(size=len(data))
+    post_to_s3(upload, data)
+    monkeypatch.setenv("REALTIME_UPLOADS_CALLBACK_URL", f"http://127.0.0.1:{free_port()}/{{id}}/")
+    w = worker(processor_env, visibility_timeout=3)
+    messages = drain(processor_env["queue_url"])
+    assert w.handle(messages[0]) is False
+    time.sleep(3.5)  # the visibility timeout runs out: SQS hands it out again
+    again = drain(processor_env["queue_url"])
+    assert [m["MessageId"] for m in again] == [messages[0]["MessageId"]]
+    assert Upload.objects.get(pk=upload.id).status == "pending"
+
+
+def test_visibility_is_extended_while_a_slow_image_is_processed(processor_env, make_upload, monkeypatch):
+    data = jpeg_bytes()
+    upload = make_upload(size=len(data))
+    post_to_s3(upload, data)
+    w = worker(processor_env, visibility_timeout=3)
+    sqs = boto3.client("sqs")
+    received = sqs.receive_message(QueueUrl=processor_env["queue_url"], VisibilityTimeout=3,
+                                   WaitTimeSeconds=1)["Messages"]
+
+    import realtime_uploads.processing.worker as worker_module
+
+    real = worker_module.process_s3_event
+
+    def slow(*args, **kwargs):  # a slow image, made slow on purpose
+        time.sleep(5)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(worker_module, "process_s3_event", slow)
+    thread = threading.Thread(target=w.handle, args=(received[0],))
+    thread.start()
+    time.sleep(4)  # past the original 3 s visibility timeout
+    visible = sqs.receive_message(QueueUrl=processor_env["queue_url"], WaitTimeSeconds=0).get("Messages", [])
+    thread.join()
+    assert [m for m in visible if m["MessageId"] == received[0]["MessageId"]] == []
+    assert Upload.objects.get(pk=upload.id).status == "completed"
+
+
+def test_sigterm_stops_an_idle_worker_promptly_and_cleanly(processor_env):
+    env = {**os.environ, "REALTIME_UPLOADS_QUEUE_URL": processor_env["queue_url"]}
+    proc = subprocess.Popen([sys.executable, "-m", "realtime_uploads.processing.worker"], cwd=ROOT, env=env,
+                            stderr=subprocess.PIPE, text=True)
+    line = ""
+    deadline = time.monotonic() + 20
+    while "polling" not in line and time.monotonic() < deadline:
+        line = proc.stderr.readline()
+    assert "polling" in line
+    time.sleep(0.5)  # inside the 20 s long-poll now
+    started = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=10) == 0
+    assert time.monotonic() - started < 5  # did not sit out the long-poll
+    assert "Worker stopped." in proc.stderr.read()
