@@ -40,8 +40,11 @@ def test_direct_s3_event_completes_the_upload(processor_env, make_upload):
     assert handler(event, None) is None
     fresh = Upload.objects.get(pk=upload.id)
     assert (fresh.status, fresh.seq) == ("completed", 3)
-    head = boto3.client("s3").head_object(Bucket="test-uploads", Key=f"variants/{upload.id}/thumb.webp")
+    client = boto3.client("s3")
+    head = client.head_object(Bucket="test-uploads", Key=f"variants/{upload.id}/thumb.webp")
     assert head["ContentType"] == "image/webp" and "immutable" in head["CacheControl"]
+    tags = client.get_object_tagging(Bucket="test-uploads", Key=upload.key)["TagSet"]
+    assert tags == [{"Key": "realtime-uploads-status", "Value": "completed"}]  # kept by the lifecycle rule
 
 
 def test_keys_with_spaces_and_non_ascii_are_decoded(processor_env, make_upload):

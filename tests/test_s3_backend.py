@@ -41,6 +41,10 @@ def test_policy_pins_bucket_exact_key_type_size_range_and_expiry(s3_settings, ma
     assert {"key": upload.key} in conditions and fields["key"] == upload.key
     assert {"Content-Type": "image/jpeg"} in conditions and fields["Content-Type"] == "image/jpeg"
     assert ["content-length-range", 1, uploads_settings.MAX_SIZE] in conditions
+    tagging = "<Tagging><TagSet><Tag><Key>realtime-uploads-status</Key><Value>pending</Value></Tag></TagSet></Tagging>"
+    assert {"tagging": tagging} in conditions and fields["tagging"] == tagging  # for the lifecycle rule
+    ours = [c for c in conditions if not (isinstance(c, dict) and next(iter(c)).startswith("x-amz-"))]
+    assert len(ours) == 5  # bucket, key, Content-Type, tagging, content-length-range: nothing looser
     assert not [c for c in conditions if isinstance(c, list) and c[0] == "starts-with"]
     expiration = datetime.strptime(doc["expiration"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
     assert abs((expiration - upload.expires_at).total_seconds()) <= 2

@@ -81,6 +81,10 @@ class DjangoStorageStore:
             raise StorageError(f"{key}: {exc}") from exc
 
 
+    def mark_completed(self, key: str) -> None:
+        """Nothing to record: local storage has no lifecycle rules."""
+
+
 class LocalBackend(StorageBackend):
     """Presigned POST into ``STORAGES["default"]``, processed in-process."""
 

@@ -43,25 +43,34 @@ def _iso(moment: datetime) -> str:
 
 @dataclass(frozen=True)
 class PostPolicy:
-    """One upload's policy: exact ``key``, exact ``content_type``, size range in bytes."""
+    """One upload's policy: exact ``key``, exact ``content_type``, size range in bytes.
+
+    ``tagging`` (optional) is an exact S3 object-tagging XML document the
+    browser must send in the ``tagging`` field; the s3 backend uses it to mark
+    originals ``pending`` for the bucket's lifecycle rule.
+    """
 
     key: str
     content_type: str
     min_size: int
     max_size: int
     expires_at: datetime
+    tagging: str | None = None
 
     def conditions(self) -> list:
         """S3 policy conditions (the bucket condition is the S3 backend's to add)."""
-        return [
-            {"key": self.key},
-            {"Content-Type": self.content_type},
-            ["content-length-range", self.min_size, self.max_size],
-        ]
+        conditions: list = [{"key": self.key}, {"Content-Type": self.content_type}]
+        if self.tagging is not None:
+            conditions.append({"tagging": self.tagging})
+        conditions.append(["content-length-range", self.min_size, self.max_size])
+        return conditions
 
     def fields(self) -> dict[str, str]:
         """The form fields the browser must send verbatim, besides ``policy`` and the signature."""
-        return {"key": self.key, "Content-Type": self.content_type}
+        fields = {"key": self.key, "Content-Type": self.content_type}
+        if self.tagging is not None:
+            fields["tagging"] = self.tagging
+        return fields
 
     def document(self) -> dict:
         """The policy document as a dict."""
@@ -84,7 +93,8 @@ class PostPolicy:
                     found.update(condition)
                 elif condition[0] == "content-length-range":
                     found["range"] = (int(condition[1]), int(condition[2]))
-            return cls(found["key"], found["Content-Type"], *found["range"], expires_at=expires)
+            return cls(found["key"], found["Content-Type"], *found["range"], expires_at=expires,
+                       tagging=found.get("tagging"))
         except (ValueError, KeyError, TypeError, IndexError) as exc:
             raise PolicyError("InvalidPolicyDocument", "Invalid Policy: Invalid JSON.", 400) from exc
 

@@ -17,7 +17,7 @@ from urllib.parse import quote
 from django.utils import timezone
 
 from ..conf import uploads_settings
-from ..processing.s3 import s3_client
+from ..processing.s3 import s3_client, tagging_xml
 from .base import StorageBackend
 from .policy import PostPolicy
 
@@ -48,6 +48,7 @@ class S3Backend(StorageBackend):
             min_size=1,
             max_size=uploads_settings.MAX_SIZE,
             expires_at=upload.expires_at,
+            tagging=tagging_xml("pending"),
         )
         expires_in = int((upload.expires_at - (now or timezone.now())).total_seconds())
         # boto3 adds {"bucket": …} and {"key": …} itself; pass the rest.
@@ -55,7 +56,7 @@ class S3Backend(StorageBackend):
         post = self.client.generate_presigned_post(
             Bucket=self.bucket,
             Key=upload.key,
-            Fields={"Content-Type": upload.content_type},
+            Fields={k: v for k, v in policy.fields().items() if k != "key"},
             Conditions=conditions,
             ExpiresIn=max(1, expires_in),
         )

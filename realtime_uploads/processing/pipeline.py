@@ -47,6 +47,9 @@ class ObjectStore(Protocol):
     def put(self, key: str, data: bytes, *, content_type: str, cache_control: str) -> None:
         """Store ``data`` under ``key``, replacing any object there."""
 
+    def mark_completed(self, key: str) -> None:
+        """Record on the original that it was processed (S3: its lifecycle tag); may do nothing."""
+
 
 @dataclass(frozen=True)
 class ProcessorConfig:
@@ -115,6 +118,10 @@ def process_object(key: str, *, store: ObjectStore, config: ProcessorConfig) -> 
         return Outcome("skipped", uid, reason="finished elsewhere")
     if payload["status"] == "failed":
         return Outcome("failed", uid, reason=payload["error"]["code"])
+    try:
+        store.mark_completed(key)
+    except StorageError:  # only the lifecycle tag is lost: the original may expire early
+        logger.warning("Could not mark %s completed.", key, exc_info=True)
     return Outcome("completed", uid)
 
 

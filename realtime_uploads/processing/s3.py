@@ -21,6 +21,17 @@ from botocore.exceptions import BotoCoreError, ClientError
 from .pipeline import StorageError
 
 _local = threading.local()
+
+#: The tag the s3 backend puts on originals at upload (``pending``) and the
+#: processor replaces after completion (``completed``); the bucket's lifecycle
+#: rule (template.yaml) expires originals still ``pending`` after some days.
+LIFECYCLE_TAG = "realtime-uploads-status"
+
+
+def tagging_xml(value: str) -> str:
+    """The S3 tagging document ``<Tagging>…</Tagging>`` of the lifecycle tag with ``value``."""
+    return (f"<Tagging><TagSet><Tag><Key>{LIFECYCLE_TAG}</Key><Value>{value}</Value></Tag></TagSet>"
+            "</Tagging>")
 _CHUNK = 1024 * 1024
 _SPOOL = 8 * 1024 * 1024  # originals up to 8 MiB stay in memory, larger spill to disk
 
@@ -109,6 +120,15 @@ class S3Store:
             )
         except (ClientError, BotoCoreError) as exc:
             raise storage_error(exc, f"PUT s3://{self.bucket}/{key}") from exc
+
+    def mark_completed(self, key: str) -> None:
+        """Replace the original's lifecycle tag with ``completed``, so the bucket keeps it."""
+        try:
+            self.client.put_object_tagging(
+                Bucket=self.bucket, Key=key, Tagging={"TagSet": [{"Key": LIFECYCLE_TAG, "Value": "completed"}]}
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise storage_error(exc, f"PUT tagging s3://{self.bucket}/{key}") from exc
 
 
 def process_s3_event(event, *, config, client: Any = None) -> list:
