@@ -59,8 +59,11 @@ def daphne_server(state_dir: Path, **env_overrides: str) -> Iterator[str]:
         [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True
     )
     log = open(state_dir / "daphne.log", "wb")  # noqa: SIM115 - closed below
+    from .stack import WEB_ARGV
+
+    argv = [arg.format(host="127.0.0.1", port=port) for arg in WEB_ARGV]
     proc = subprocess.Popen(
-        [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port), "asgi:application"],
+        [str(BIN / argv[0]), *argv[1:]],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
