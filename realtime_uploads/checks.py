@@ -14,7 +14,7 @@ DEMO_CALLBACK_SECRET = "demo-callback-secret-change-me"  # noqa: S105 - the valu
 
 @register()
 def check_settings(app_configs, **kwargs):
-    """E001 invalid REALTIME_UPLOADS, E002 no callback secret, E003 no channel layer."""
+    """E001 invalid settings, E002 no callback secret, E003 no channel layer, E004 callback host refused."""
     try:
         uploads_settings.reload()
         secrets = uploads_settings.CALLBACK_SECRETS
@@ -27,6 +27,13 @@ def check_settings(app_configs, **kwargs):
             hint="Set it to a list holding at least one long random secret shared with the processor.",
             id="realtime_uploads.E002",
         ))
+    if uploads_settings.BACKEND == "local" and not _callback_host_allowed():
+        errors.append(Error(
+            "REALTIME_UPLOADS['CALLBACK_URL'] points at a host that ALLOWED_HOSTS refuses, so the local "
+            "backend's processor cannot report back and every upload would stay pending.",
+            hint="Add the CALLBACK_URL's host (e.g. 127.0.0.1) to ALLOWED_HOSTS, or fix CALLBACK_URL.",
+            id="realtime_uploads.E004",
+        ))
     if not getattr(settings, "CHANNEL_LAYERS", None):
         errors.append(Error(
             "CHANNEL_LAYERS is not configured, so no upload event can reach a WebSocket.",
@@ -34,6 +41,19 @@ def check_settings(app_configs, **kwargs):
             id="realtime_uploads.E003",
         ))
     return errors
+
+
+def _callback_host_allowed() -> bool:
+    from urllib.parse import urlsplit
+
+    from django.http.request import split_domain_port, validate_host
+
+    host = urlsplit(uploads_settings.CALLBACK_URL).netloc
+    domain, _port = split_domain_port(host)
+    allowed = list(settings.ALLOWED_HOSTS)
+    if settings.DEBUG and not allowed:
+        allowed = [".localhost", "127.0.0.1", "[::1]"]  # Django's own DEBUG default
+    return validate_host(domain, allowed)
 
 
 @register(Tags.security, deploy=True)

@@ -49,7 +49,9 @@ class Upload(models.Model):
         on_delete=models.SET_NULL,
         related_name="realtime_uploads",
     )
-    filename = models.CharField(max_length=255, help_text="Sanitised client file name.")
+    filename = models.CharField(
+        max_length=255, help_text="The client's file name, for display only; the key holds a sanitised one."
+    )
     key = models.CharField(max_length=1024, unique=True, help_text="Object key of the original.")
     content_type = models.CharField(max_length=100)
     size = models.PositiveBigIntegerField(help_text="Declared size in bytes.")
@@ -58,6 +60,9 @@ class Upload(models.Model):
     original_width = models.PositiveIntegerField(null=True, blank=True)
     original_height = models.PositiveIntegerField(null=True, blank=True)
     original_format = models.CharField(max_length=16, blank=True)
+    object_etag = models.CharField(
+        max_length=128, blank=True, help_text="ETag of the object version being processed (first processing callback)."
+    )
     error_code = models.CharField(max_length=64, blank=True)
     error_message = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

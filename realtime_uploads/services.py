@@ -33,10 +33,14 @@ class UploadNotFound(Exception):
 class IllegalTransition(Exception):
     """The requested status cannot follow the upload's current one."""
 
-    def __init__(self, current: str, requested: str):
-        super().__init__(f"An upload that is {current} cannot become {requested}.")
+    def __init__(self, current: str, requested: str, message: str = ""):
+        super().__init__(message or f"An upload that is {current} cannot become {requested}.")
         self.current = current
         self.requested = requested
+
+
+class ObjectMismatch(IllegalTransition):
+    """The report is about another version of the object than the one being processed."""
 
 
 @dataclass(frozen=True)
@@ -69,19 +73,25 @@ def upload_create(
     return upload
 
 
-def _transition(upload_id: uuid.UUID | str, to: str, **changes: Any) -> Transition:
+def _transition(upload_id: uuid.UUID | str, to: str, *, object_etag: str = "", **changes: Any) -> Transition:
     variants: Sequence[dict[str, Any]] = changes.pop("variants", ())
     with transaction.atomic():
         try:
             upload = Upload.objects.select_for_update().get(pk=upload_id)
         except (Upload.DoesNotExist, ValueError, TypeError) as exc:
             raise UploadNotFound(str(upload_id)) from exc
+        if object_etag and upload.object_etag and object_etag != upload.object_etag:
+            raise ObjectMismatch(
+                upload.status, to, "Another version of this upload's object is being processed; "
+                f"this report is for ETag {object_etag}, not {upload.object_etag}.",
+            )
         if upload.status == to:
             return Transition(upload, changed=False)
         if to not in TRANSITIONS[upload.status]:
             raise IllegalTransition(upload.status, to)
         upload.status = to
         upload.seq += 1
+        upload.object_etag = object_etag or upload.object_etag
         for field, value in changes.items():
             setattr(upload, field, value)
         upload.save()
@@ -94,9 +104,14 @@ def _transition(upload_id: uuid.UUID | str, to: str, **changes: Any) -> Transiti
     return Transition(upload, changed=True)
 
 
-def upload_mark_processing(*, upload_id: uuid.UUID | str) -> Transition:
-    """``pending`` → ``processing``. Raises UploadNotFound, IllegalTransition."""
-    return _transition(upload_id, Status.PROCESSING)
+def upload_mark_processing(*, upload_id: uuid.UUID | str, object_etag: str = "") -> Transition:
+    """``pending`` → ``processing`` of the object version ``object_etag`` (if known).
+
+    The first processing report pins the version; a report about another
+    version (the browser re-POSTed meanwhile) raises ObjectMismatch, so only
+    one version is ever rendered. Raises UploadNotFound, IllegalTransition.
+    """
+    return _transition(upload_id, Status.PROCESSING, object_etag=object_etag)
 
 
 def upload_mark_completed(
@@ -104,6 +119,7 @@ def upload_mark_completed(
     upload_id: uuid.UUID | str,
     original: dict[str, Any] | None,
     variants: Sequence[dict[str, Any]],
+    object_etag: str = "",
 ) -> Transition:
     """→ ``completed`` with the original's ``{width, height, format}`` and the variants.
 
@@ -118,15 +134,17 @@ def upload_mark_completed(
         original_height=original.get("height"),
         original_format=original.get("format", ""),
         variants=variants,
+        object_etag=object_etag,
     )
 
 
 def upload_mark_failed(
-    *, upload_id: uuid.UUID | str, error_code: str, error_message: str = ""
+    *, upload_id: uuid.UUID | str, error_code: str, error_message: str = "", object_etag: str = ""
 ) -> Transition:
     """→ ``failed`` with a stable ``error_code``. Raises UploadNotFound, IllegalTransition."""
     return _transition(
-        upload_id, Status.FAILED, error_code=error_code[:64], error_message=error_message[:500]
+        upload_id, Status.FAILED, object_etag=object_etag, error_code=error_code[:64],
+        error_message=error_message[:500],
     )
 
 

@@ -16,12 +16,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import time
 from collections.abc import Iterable
 
 SIGNATURE_HEADER = "X-Upload-Signature"
 SIGNATURE_SCHEME = "v1"
 SUBSCRIBE_SALT = "realtime_uploads.subscribe"
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
+_HEX_DIGEST = re.compile(r"[0-9a-f]{64}")
 
 
 class SignatureError(Exception):
@@ -62,14 +65,14 @@ def _parse(header: str) -> tuple[int, list[str]]:
         if not sep:
             raise SignatureError("malformed_signature", f"Malformed {SIGNATURE_HEADER} element {part!r}.")
         if name == "t":
-            if not value.isdigit() or len(value) > 12:
+            if not _TIMESTAMP.fullmatch(value):
                 raise SignatureError("malformed_signature", f"{SIGNATURE_HEADER} t= must be Unix seconds.")
             timestamp = int(value)
-        elif name == SIGNATURE_SCHEME:
+        elif name == SIGNATURE_SCHEME and _HEX_DIGEST.fullmatch(value):
             signatures.append(value)
     if timestamp is None or not signatures:
         raise SignatureError(
-            "malformed_signature", f"{SIGNATURE_HEADER} must carry t=<unix seconds>,v1=<hex>."
+            "malformed_signature", f"{SIGNATURE_HEADER} must carry t=<unix seconds>,v1=<64 lowercase hex digits>."
         )
     return timestamp, signatures
 

@@ -42,6 +42,10 @@ def post_callback(client):
     """POST a signed callback body for an upload id with Django's test client."""
 
     def post(upload_id, payload, **sign_kwargs):
+        """``payload`` gets ``"id": upload_id`` unless it sets its own ``id`` (or ``id=None`` to drop it)."""
+        payload = {"id": str(upload_id), **payload}
+        if payload["id"] is None:
+            del payload["id"]
         body = json.dumps(payload).encode()
         return client.post(
             f"/api/uploads/{upload_id}/callback/",

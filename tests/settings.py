@@ -1,7 +1,10 @@
 """Test settings: the demo project's, with a private MEDIA_ROOT and a known callback secret."""
 
+import os
 import tempfile
 from pathlib import Path
+
+import dj_database_url
 
 from config.settings import *  # noqa: F403
 
@@ -17,7 +20,10 @@ DATABASES = {
         "OPTIONS": SQLITE_OPTIONS,  # noqa: F405
     }
 }
+if os.environ.get("DATABASE_URL"):  # e.g. postgres://postgres@127.0.0.1:5432/test (.ci/run's second pass)
+    DATABASES = {"default": dj_database_url.parse(os.environ["DATABASE_URL"])}
 CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_CLASSES": []}  # noqa: F405
 REALTIME_UPLOADS = {

@@ -206,6 +206,7 @@ def _forged(client, upload_id, body: bytes, headers: dict):
     [
         {},
         {"X-Upload-Signature": "t=1,v1=00"},
+        {"X-Upload-Signature": "t=\u00b2,v1=" + "0" * 64},
         "wrong-secret",
         "stale",
         "tampered",
@@ -213,7 +214,8 @@ def _forged(client, upload_id, body: bytes, headers: dict):
 )
 def test_forged_callback_is_rejected_and_changes_nothing(client, make_upload, headers):
     upload = make_upload()
-    body = json.dumps({"status": "failed", "error": {"code": "not_an_image", "message": "x"}}).encode()
+    report = {"id": str(upload.id), "status": "failed", "error": {"code": "not_an_image", "message": "x"}}
+    body = json.dumps(report).encode()
     if headers == "wrong-secret":
         headers = signed_headers(body, secret="guessed-secret")
     elif headers == "stale":
@@ -226,6 +228,36 @@ def test_forged_callback_is_rejected_and_changes_nothing(client, make_upload, he
                                        "stale_signature"}
     fresh = Upload.objects.get(pk=upload.id)
     assert (fresh.status, fresh.seq) == ("pending", 1)
+
+
+def test_signed_callback_replayed_against_another_upload_is_refused(client, make_upload):
+    victim, other = make_upload(), make_upload()
+    body = json.dumps({"id": str(other.id), "status": "failed",
+                       "error": {"code": "not_an_image", "message": "x"}}).encode()
+    headers = signed_headers(body)  # a genuine callback for `other`, captured
+    assert _forged(client, other.id, body, headers).status_code == 200
+    replayed = _forged(client, victim.id, body, headers)
+    assert replayed.status_code == 400 and "id" in replayed.json()
+    assert Upload.objects.get(pk=victim.id).status == "pending"
+
+
+def test_callback_without_id_is_400(make_upload, post_callback):
+    upload = make_upload()
+    response = post_callback(upload.id, {"id": None, "status": "processing"})
+    assert response.status_code == 400 and "id" in response.json()
+
+
+def test_report_about_another_object_version_is_409_and_changes_nothing(make_upload, post_callback):
+    upload = make_upload()
+    assert post_callback(upload.id, {"status": "processing", "object": {"size": 5, "etag": '"a"'}}).status_code == 200
+    again = post_callback(upload.id, {"status": "processing", "object": {"size": 5, "etag": '"a"'}})
+    assert again.status_code == 200  # the same version: an idempotent repeat
+    other = post_callback(upload.id, {"status": "processing", "object": {"size": 9, "etag": '"b"'}})
+    assert other.status_code == 409 and "ETag" in other.json()["detail"]
+    payload = {**completed_payload(upload.id), "object": {"size": 9, "etag": '"b"'}}
+    assert post_callback(upload.id, payload).status_code == 409
+    fresh = Upload.objects.get(pk=upload.id)
+    assert (fresh.status, fresh.seq, fresh.object_etag) == ("processing", 2, '"a"')
 
 
 def test_unsigned_caller_learns_nothing_about_unknown_ids(client):
@@ -271,3 +303,36 @@ def test_non_json_callback_body_is_400(client, make_upload):
     body = b"status=completed"
     response = _forged(client, upload.id, body, signed_headers(body))
     assert response.status_code == 400
+
+
+@pytest.mark.asyncio
+async def test_long_poll_sees_a_change_that_landed_just_before_it_joined_the_group(monkeypatch):
+    from realtime_uploads.api import views
+
+    client = AsyncClient()
+    data = (await client.post("/api/uploads/", {"filename": "a.jpg", "content_type": "image/jpeg",
+                                                "size": 5}, content_type="application/json")).json()
+    real = views.get_channel_layer()
+    waited = []
+
+    class ChangeBeforeJoin:
+        """The real layer; a change commits just before the long-poll joins the group."""
+
+        async def new_channel(self):
+            return await real.new_channel()
+
+        async def group_add(self, group, channel):
+            await sync_to_async(services.upload_mark_processing)(upload_id=data["id"])
+            await real.group_add(group, channel)
+
+        async def group_discard(self, group, channel):
+            await real.group_discard(group, channel)
+
+        async def receive(self, channel):
+            waited.append(channel)
+            return await real.receive(channel)
+
+    monkeypatch.setattr(views, "get_channel_layer", ChangeBeforeJoin)
+    response = await client.get(data["status_url"], {"token": data["subscribe"]["token"], "since": 1, "wait": 5})
+    assert response.json()["seq"] == 2
+    assert waited == []  # answered from the re-read snapshot, without waiting for a push that already went

@@ -82,3 +82,11 @@ def test_deploy_check_flags_demo_or_short_secrets_and_in_memory_layer(settings):
     use(settings, CALLBACK_SECRETS=["k" * 48])
     settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer"}}
     assert check_deploy(None) == []
+
+
+def test_check_flags_a_local_callback_url_that_allowed_hosts_refuses(settings):
+    use(settings, CALLBACK_SECRETS=["x" * 40], CALLBACK_URL="http://127.0.0.1:8000/api/uploads/{id}/callback/")
+    settings.ALLOWED_HOSTS = ["example.com"]
+    assert [e.id for e in check_settings(None)] == ["realtime_uploads.E004"]
+    settings.ALLOWED_HOSTS = ["example.com", "127.0.0.1"]
+    assert check_settings(None) == []

@@ -144,3 +144,29 @@ async def test_owner_session_subscribes_without_token_and_others_cannot():
     other = await sync_to_async(get_user_model().objects.create_user)("other", password="pw")
     cookie = await sync_to_async(session_cookie)(other)
     assert await _close_code(communicator(f"/ws/uploads/{upload.id}/", headers=[(b"cookie", cookie)])) == 4403
+
+
+async def test_change_committed_while_connecting_is_pushed_not_lost(monkeypatch):
+    """The consumer joins the group before reading the snapshot, so a change landing
+    between that read and the first push still arrives."""
+    from realtime_uploads.consumers import uploads
+
+    upload = await new_upload()
+    read_snapshot = uploads._snapshot
+
+    async def change_right_after_the_read(upload_id):
+        event = await read_snapshot(upload_id)
+        await sync_to_async(services.upload_mark_processing)(upload_id=upload_id)
+        return event
+
+    monkeypatch.setattr(uploads, "_snapshot", change_right_after_the_read)
+    comm = await subscribed(upload)
+    assert (await comm.receive_json_from(timeout=2))["seq"] == 1
+    assert (await comm.receive_json_from(timeout=2))["status"] == "processing"
+    await comm.disconnect()
+
+
+async def test_refused_subscriber_never_joins_the_group():
+    upload = await new_upload()
+    assert await _close_code(communicator(f"/ws/uploads/{upload.id}/?token=garbage")) == 4403
+    assert group_name(upload.id) not in get_channel_layer().groups

@@ -150,3 +150,25 @@ def test_get_is_not_allowed(client):
 def test_backend_presign_url_points_at_the_endpoint(rf, make_upload):
     presigned = get_backend().presign(make_upload(), request=rf.get("/"))
     assert presigned["url"] == "http://testserver/api/uploads/local/"
+
+
+def test_second_post_after_the_upload_was_received_is_refused(client, live_callbacks):
+    data = jpeg_bytes()
+    p = presign(client, len(data))
+    assert post_file(client, p["upload"]["fields"], data).status_code == 204
+    wait_for_status(p["id"], "completed")
+    other = jpeg_bytes(50, 50, color=(0, 0, 255))
+    _refused(client, p["upload"]["fields"], other, "AccessDenied", 403)
+    with storages["default"].open(p["upload"]["fields"]["key"]) as stored:
+        assert stored.read() == data  # the processed original was not swapped
+
+
+def test_several_file_parts_are_refused_and_nothing_is_stored(client):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    data = jpeg_bytes()
+    p = presign(client, len(data))
+    files = [SimpleUploadedFile(f"{i}.jpg", data, "image/jpeg") for i in range(3)]
+    response = client.post("/api/uploads/local/", {**p["upload"]["fields"], "file": files})
+    assert response.status_code == 400 and s3_code(response) == "IncorrectNumberOfFilesInPostRequest"
+    assert not storages["default"].exists(p["upload"]["fields"]["key"])

@@ -83,11 +83,36 @@ def test_redelivered_event_for_a_finished_upload_changes_nothing(make_upload, st
 
 
 @pytest.mark.parametrize("key", ["variants/8a0c0ab9-5a51-4ac1-9d8c-93f4b7c1b0b1/thumb.webp", "other/x.jpg"])
-def test_keys_outside_the_upload_prefix_are_skipped_without_callbacks(store, config, key, live_server):
-    assert process_object(key, store=store, config=config).status == "skipped"
+def test_keys_outside_the_upload_prefix_are_skipped_without_callbacks(store, config, key):
+    outcome = process_object(key, store=store, config=config)
+    assert (outcome.status, outcome.reason) == ("skipped", "not an upload key")  # decided before any callback
 
 
 def test_unknown_upload_is_skipped(store, config):
     key = "uploads/8a0c0ab9-5a51-4ac1-9d8c-93f4b7c1b0b1/x.jpg"
     store.storage.save(key, ContentFile(io.BytesIO(jpeg_bytes()).read()))
     assert process_object(key, store=store, config=config).reason == "callback answered 404"
+
+
+def test_object_replaced_while_processing_ends_failed_not_mixed(make_upload, store, config, monkeypatch):
+    upload = stored_upload(make_upload, store, jpeg_bytes(400, 300))
+    real_open = store.open
+
+    def replaced_first(key, *, etag=None):  # the browser re-POSTs between the HEAD and the GET
+        store.storage.delete(key)
+        store.storage.save(key, ContentFile(jpeg_bytes(10, 10)))
+        return real_open(key, etag=etag)
+
+    monkeypatch.setattr(store, "open", replaced_first)
+    outcome = process_object(upload.key, store=store, config=config)
+    fresh = Upload.objects.get(pk=upload.id)
+    assert (outcome.status, fresh.status, fresh.error_code) == ("failed", "failed", "storage_error")
+    assert "replaced" in fresh.error_message
+    assert not fresh.variants.exists()
+
+
+def test_callbacks_name_the_upload_and_the_object_version(make_upload, store, config):
+    upload = stored_upload(make_upload, store, jpeg_bytes())
+    process_object(upload.key, store=store, config=config)
+    fresh = Upload.objects.get(pk=upload.id)
+    assert fresh.object_etag == store.head(upload.key).etag

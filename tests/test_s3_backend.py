@@ -102,7 +102,7 @@ def test_s3_backend_requires_a_bucket(settings):
 def test_store_maps_missing_and_forbidden_objects_to_permanent_errors(aws):
     store = S3Store("test-uploads", client=s3_client(addressing_style="path"))
     with pytest.raises(StorageError) as info:
-        store.size("uploads/nope.jpg")
+        store.head("uploads/nope.jpg")
     assert "404" in str(info.value) and not info.value.retryable
     with pytest.raises(StorageError) as info:
         S3Store("no-such-bucket", client=store.client).open("x")
@@ -118,7 +118,7 @@ def test_store_network_failure_is_retryable():
                           aws_access_key_id="x", aws_secret_access_key="x",
                           config=Config(retries={"max_attempts": 1}, connect_timeout=1))
     with pytest.raises(StorageError) as info:
-        S3Store("b", client=client).size("k")
+        S3Store("b", client=client).head("k")
     assert info.value.retryable
 
 
@@ -137,3 +137,16 @@ def test_store_puts_variants_with_content_type_and_cache_control(aws):
     head = store.client.head_object(Bucket="test-uploads", Key="variants/x/t.webp")
     assert (head["ContentType"], head["CacheControl"]) == ("image/webp", "public, max-age=60")
 
+
+
+def test_open_of_a_replaced_object_is_refused_by_if_match(aws):
+    client = s3_client(addressing_style="path")
+    store = S3Store("test-uploads", client=client)
+    client.put_object(Bucket="test-uploads", Key="uploads/v", Body=b"first")
+    first = store.head("uploads/v")
+    client.put_object(Bucket="test-uploads", Key="uploads/v", Body=b"second version")
+    with pytest.raises(StorageError, match="412") as info:
+        store.open("uploads/v", etag=first.etag)
+    assert not info.value.retryable
+    with store.open("uploads/v", etag=store.head("uploads/v").etag) as f:
+        assert f.read() == b"second version"

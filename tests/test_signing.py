@@ -75,6 +75,9 @@ def test_any_of_several_secrets_verifies_for_rotation():
         ("t=abc,v1=00", "malformed_signature"),
         ("t=1700000000", "malformed_signature"),
         ("v1=00", "malformed_signature"),
+        ("t=²,v1=" + "0" * 64, "malformed_signature"),  # a digit to str.isdigit, not to int()
+        ("t=1700000000,v1=é" + "0" * 63, "malformed_signature"),  # non-ASCII would crash compare_digest
+        ("t=1700000000,v1=" + "A" * 64, "malformed_signature"),
     ],
 )
 def test_missing_or_malformed_header_is_rejected_with_its_code(header, code):

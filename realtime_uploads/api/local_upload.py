@@ -24,16 +24,27 @@ from ..conf import uploads_settings
 
 
 class CappedUploadHandler(TemporaryFileUploadHandler):
-    """Streams the ``file`` part to a temporary file, giving up past ``limit`` bytes.
+    """Streams the one ``file`` part to a temporary file, giving up past ``limit`` bytes.
 
     Every chunk goes straight to disk, so a 10 MiB upload never sits in
     memory; past the limit parsing stops and the view answers EntityTooLarge.
+    A second file part (or a file under another field name) stops parsing
+    too, so one request can never put more than ``limit`` bytes on disk.
     """
 
     def __init__(self, request, limit: int):
         super().__init__(request)
         self.limit = limit
         self.too_large = False
+        self.extra_files = False
+        self.files = 0
+
+    def new_file(self, field_name, *args, **kwargs):
+        self.files += 1
+        if field_name != "file" or self.files > 1:
+            self.extra_files = True
+            raise StopUpload(connection_reset=True)
+        return super().new_file(field_name, *args, **kwargs)
 
     def receive_data_chunk(self, raw_data: bytes, start: int):
         if start + len(raw_data) > self.limit:
@@ -66,7 +77,7 @@ def local_upload(request: HttpRequest) -> HttpResponse:
         policy = backend.verify(fields, now=timezone.now())
         if handler.too_large:
             raise entity_too_large()
-        if len(files) != 1 or len(request.FILES) != 1:
+        if handler.extra_files or len(files) != 1 or len(request.FILES) != 1:
             raise PolicyError(
                 "IncorrectNumberOfFilesInPostRequest", "POST requires exactly one file upload per request.", 400
             )

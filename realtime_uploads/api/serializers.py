@@ -71,18 +71,35 @@ class ErrorSerializer(serializers.Serializer):
     message = serializers.CharField(max_length=500, allow_blank=True, required=False, default="")
 
 
-class CallbackInputSerializer(serializers.Serializer):
-    """The processor's report (``../shared/API.md``, callback body).
+class ObjectSerializer(serializers.Serializer):
+    """The version of the original the report is about (from the processor's HEAD)."""
 
-    ``completed`` requires ``original`` and at least one variant, every
-    variant key under ``<VARIANT_PREFIX><id>/``; ``failed`` requires ``error``.
-    The upload id comes in the context as ``upload_id``.
+    size = serializers.IntegerField(min_value=0)
+    etag = serializers.CharField(max_length=128)
+
+
+class CallbackInputSerializer(serializers.Serializer):
+    """The processor's report (``../shared/API.md``, callback body, plus ``id`` and ``object``).
+
+    ``id`` must be the upload id of the URL (the signature covers the body,
+    not the URL, so this binds a signed report to its upload: a captured
+    callback cannot be replayed against another upload). ``completed``
+    requires ``original`` and at least one variant, every variant key under
+    ``<VARIANT_PREFIX><id>/``; ``failed`` requires ``error``. The URL's
+    upload id comes in the context as ``upload_id``.
     """
 
+    id = serializers.UUIDField()
     status = serializers.ChoiceField(choices=CALLBACK_STATUSES)
+    object = ObjectSerializer(required=False)
     original = OriginalSerializer(required=False)
     variants = VariantSerializer(many=True, required=False)
     error = ErrorSerializer(required=False)
+
+    def validate_id(self, value):
+        if value != self.context["upload_id"]:
+            raise serializers.ValidationError("The body's id is not the upload of this URL.")
+        return value
 
     def validate(self, attrs: dict) -> dict:
         status = attrs["status"]

@@ -90,17 +90,17 @@ class UploadCallbackApi(APIView):
         body = CallbackInputSerializer(data=request.data, context={"upload_id": uid})
         body.is_valid(raise_exception=True)
         data = body.validated_data
+        etag = data.get("object", {}).get("etag", "")
         try:
             if data["status"] == "processing":
-                services.upload_mark_processing(upload_id=uid)
+                services.upload_mark_processing(upload_id=uid, object_etag=etag)
             elif data["status"] == "completed":
                 services.upload_mark_completed(
-                    upload_id=uid, original=data["original"], variants=data["variants"]
+                    upload_id=uid, original=data["original"], variants=data["variants"], object_etag=etag
                 )
             else:
-                services.upload_mark_failed(
-                    upload_id=uid, error_code=data["error"]["code"], error_message=data["error"]["message"]
-                )
+                services.upload_mark_failed(upload_id=uid, error_code=data["error"]["code"],
+                                            error_message=data["error"]["message"], object_etag=etag)
         except services.IllegalTransition as exc:
             raise Conflict(str(exc)) from exc
         except services.UploadNotFound as exc:
@@ -143,14 +143,14 @@ async def upload_status(request: HttpRequest, upload_id: str) -> JsonResponse:
         return _error(403, "Not authorised to follow this upload.")
     event = await sync_to_async(upload_event)(upload)
     since, wait = params.get("since"), params.get("wait", 0)
-    if since is None or not wait or event["seq"] > since or upload.is_terminal:
-        return JsonResponse(event)
     layer = get_channel_layer()
+    if since is None or not wait or event["seq"] > since or upload.is_terminal or layer is None:
+        return JsonResponse(event)
     channel = await layer.new_channel()
     await layer.group_add(group_name(uid), channel)
     try:
         event = await sync_to_async(_snapshot)(uid)  # a change may have landed before we joined
-        if event["seq"] <= since:
+        if event is not None and event["seq"] <= since:
             try:
                 await asyncio.wait_for(layer.receive(channel), timeout=wait)
             except TimeoutError:

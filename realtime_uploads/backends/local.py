@@ -10,12 +10,14 @@ back through the same signed HTTP callback a Lambda would use.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import threading
 from datetime import datetime
 from typing import Any, BinaryIO
 
 from django.core.files import File
+from django.core.files.base import ContentFile
 from django.core.files.storage import storages
 from django.urls import reverse
 from django.utils.crypto import salted_hmac
@@ -23,11 +25,20 @@ from django.utils.crypto import salted_hmac
 from ..conf import uploads_settings
 from ..processing.callback import CallbackClient
 from ..processing.local import LocalDispatcher
-from ..processing.pipeline import ProcessorConfig, StorageError
+from ..processing.pipeline import ObjectInfo, ProcessorConfig, StorageError
 from .base import StorageBackend
 from .policy import PolicyError, PostPolicy
 
 POLICY_SALT = "realtime_uploads.local-policy"
+
+
+def _md5(f) -> str:
+    """Hex MD5 of an open file, read in chunks; leaves it at offset 0."""
+    digest = hashlib.md5(usedforsecurity=False)
+    for chunk in iter(lambda: f.read(1024 * 1024), b""):
+        digest.update(chunk)
+    f.seek(0)
+    return f'"{digest.hexdigest()}"'
 
 
 def processor_config() -> ProcessorConfig:
@@ -58,28 +69,34 @@ class DjangoStorageStore:
     def __init__(self, storage):
         self.storage = storage
 
-    def size(self, key: str) -> int:
+    def head(self, key: str) -> ObjectInfo:
+        """Size and an MD5 ETag (what S3 reports for a single-part upload)."""
         try:
-            return self.storage.size(key)
+            with self.storage.open(key, "rb") as f:
+                return ObjectInfo(size=f.size, etag=_md5(f))
         except OSError as exc:
             raise StorageError(f"{key}: {exc}") from exc
 
-    def open(self, key: str) -> BinaryIO:
+    def open(self, key: str, *, etag: str | None = None) -> BinaryIO:
         try:
-            return self.storage.open(key, "rb")
+            f = self.storage.open(key, "rb")
         except OSError as exc:
             raise StorageError(f"{key}: {exc}") from exc
+        if etag is not None and _md5(f) != etag:
+            f.close()
+            raise StorageError(f"{key} was replaced by another upload while it was being processed")
+        return f
 
     def put(self, key: str, data: bytes, *, content_type: str, cache_control: str) -> None:
-        from django.core.files.base import ContentFile
-
         try:
             if self.storage.exists(key):
                 self.storage.delete(key)  # S3 semantics: a PUT replaces the object
-            self.storage.save(key, ContentFile(data))
+            saved = self.storage.save(key, ContentFile(data))
         except OSError as exc:
             raise StorageError(f"{key}: {exc}") from exc
-
+        if saved != key:  # a concurrent writer won the name; ours went elsewhere
+            self.storage.delete(saved)
+            raise StorageError(f"{key}: written concurrently by someone else")
 
     def mark_completed(self, key: str) -> None:
         """Nothing to record: local storage has no lifecycle rules."""
@@ -134,6 +151,10 @@ class LocalBackend(StorageBackend):
     def store(self, policy: PostPolicy, file: File) -> None:
         """Save ``file`` (already size-checked) at the policy's key, replacing any object there,
         then queue it for processing, as S3's ObjectCreated event would."""
+        from ..models import Status, Upload
+
+        if not Upload.objects.filter(key=policy.key, status=Status.PENDING).exists():
+            raise PolicyError("AccessDenied", "This upload has already been received.", 403)
         if self.storage.exists(policy.key):
             self.storage.delete(policy.key)
         saved = self.storage.save(policy.key, file)

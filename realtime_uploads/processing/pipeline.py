@@ -35,14 +35,26 @@ class StorageError(Exception):
         self.retryable = retryable
 
 
+@dataclass(frozen=True)
+class ObjectInfo:
+    """What a HEAD tells: ``size`` in bytes and an ``etag`` naming this version of the object."""
+
+    size: int
+    etag: str
+
+
 class ObjectStore(Protocol):
     """Where originals are read and variants written. Raise StorageError on failure."""
 
-    def size(self, key: str) -> int:
-        """The object's size in bytes (a HEAD)."""
+    def head(self, key: str) -> ObjectInfo:
+        """The object's size and ETag, without reading it."""
 
-    def open(self, key: str) -> BinaryIO:
-        """A readable, seekable binary stream of the object; the caller closes it."""
+    def open(self, key: str, *, etag: str | None = None) -> BinaryIO:
+        """A readable, seekable binary stream of the object; the caller closes it.
+
+        With ``etag``, refuse (a permanent StorageError) if the object is no
+        longer that version (S3: ``If-Match``).
+        """
 
     def put(self, key: str, data: bytes, *, content_type: str, cache_control: str) -> None:
         """Store ``data`` under ``key``, replacing any object there."""
@@ -83,13 +95,16 @@ class Outcome:
 def process_object(key: str, *, store: ObjectStore, config: ProcessorConfig) -> Outcome:
     """Process the original stored at ``key`` (already URL-decoded) and report by callback.
 
-    Sends ``processing``, renders and stores every variant, then sends
-    ``completed`` or ``failed`` with a stable error code. Keys outside
-    ``KEY_PREFIX<uuid>/<name>`` are skipped, and so is an upload that Django
-    answers 404 or 409 for (unknown, or already finished: a redelivered
-    event). Raises :class:`~.callback.CallbackError` when Django cannot be
-    reached, and a retryable :class:`StorageError` when storage fails for
-    now, so at-least-once callers (SQS, Lambda) keep the message for a retry.
+    HEADs the object first and refuses one over ``max_size`` before reading
+    it; sends ``processing`` naming the object's version (``object``: size
+    and ETag); renders and stores every variant from exactly that version;
+    then sends ``completed`` or ``failed`` with a stable error code. Keys
+    outside ``KEY_PREFIX<uuid>/<name>`` are skipped, and so is an upload that
+    Django answers 404 or 409 for (unknown, already finished by a redelivered
+    event, or another version of the object is being processed). Raises
+    :class:`~.callback.CallbackError` when Django cannot be reached, and a
+    retryable :class:`StorageError` when storage fails for now, so
+    at-least-once callers (SQS, Lambda) keep the message for a retry.
     """
     upload_id = upload_id_from_key(config.key_prefix, key)
     if upload_id is None:
@@ -97,25 +112,43 @@ def process_object(key: str, *, store: ObjectStore, config: ProcessorConfig) -> 
         return Outcome("skipped", reason="not an upload key")
     uid = str(upload_id)
     try:
-        snapshot = config.callback.send(uid, {"status": "processing"})
+        info = store.head(key)
+        if info.size > config.max_size:
+            raise ProcessingError(
+                TOO_LARGE, f"The stored object is {info.size} bytes, more than the {config.max_size} allowed."
+            )
+    except StorageError as exc:
+        if exc.retryable:
+            raise
+        return _report(uid, key, store, config, _failed(STORAGE_ERROR, f"Could not read the upload: {exc}"))
+    except ProcessingError as exc:
+        return _report(uid, key, store, config, _failed(exc.code, exc.message))
+    identity = {"size": info.size, "etag": info.etag}
+    try:
+        config.callback.send(uid, {"id": uid, "status": "processing", "object": identity})
     except CallbackRejected as exc:
         if exc.status in (404, 409):
             logger.info("Skipping upload %s: callback answered %s.", uid, exc.status)
             return Outcome("skipped", uid, reason=f"callback answered {exc.status}")
         raise
-    if snapshot.get("status") not in (None, "processing"):
-        return Outcome("skipped", uid, reason=f"already {snapshot.get('status')}")
-
     try:
-        payload = _render_and_store(uid, key, store, config)
+        payload = _render_and_store(uid, key, info, store, config)
     except ProcessingError as exc:
-        payload = {"status": "failed", "error": {"code": exc.code, "message": exc.message}}
+        payload = _failed(exc.code, exc.message)
+    return _report(uid, key, store, config, {**payload, "object": identity})
+
+
+def _failed(code: str, message: str) -> dict[str, Any]:
+    return {"status": "failed", "error": {"code": code, "message": message}}
+
+
+def _report(uid: str, key: str, store: ObjectStore, config: ProcessorConfig, payload: dict[str, Any]) -> Outcome:
     try:
-        config.callback.send(uid, payload)
+        config.callback.send(uid, {"id": uid, **payload})
     except CallbackRejected as exc:
-        if exc.status != 409:
+        if exc.status not in (404, 409):
             raise
-        return Outcome("skipped", uid, reason="finished elsewhere")
+        return Outcome("skipped", uid, reason=f"callback answered {exc.status}")
     if payload["status"] == "failed":
         return Outcome("failed", uid, reason=payload["error"]["code"])
     try:
@@ -125,14 +158,10 @@ def process_object(key: str, *, store: ObjectStore, config: ProcessorConfig) -> 
     return Outcome("completed", uid)
 
 
-def _render_and_store(uid: str, key: str, store: ObjectStore, config: ProcessorConfig) -> dict[str, Any]:
+def _render_and_store(uid: str, key: str, info: ObjectInfo, store: ObjectStore,
+                      config: ProcessorConfig) -> dict[str, Any]:
     try:
-        size = store.size(key)
-        if size > config.max_size:
-            raise ProcessingError(
-                TOO_LARGE, f"The stored object is {size} bytes, more than the {config.max_size} allowed."
-            )
-        with store.open(key) as source:
+        with store.open(key, etag=info.etag) as source:
             original, rendered = render_variants(
                 source, config.variants, max_pixels=config.max_pixels,
                 allowed_formats=config.allowed_formats,

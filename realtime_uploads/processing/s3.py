@@ -18,7 +18,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from .pipeline import StorageError
+from .pipeline import ObjectInfo, StorageError
 
 _local = threading.local()
 
@@ -87,17 +87,23 @@ class S3Store:
         self.client = client or s3_client()
         self.max_read = max_read
 
-    def size(self, key: str) -> int:
+    def head(self, key: str) -> ObjectInfo:
         try:
-            return int(self.client.head_object(Bucket=self.bucket, Key=key)["ContentLength"])
+            answer = self.client.head_object(Bucket=self.bucket, Key=key)
         except (ClientError, BotoCoreError) as exc:
             raise storage_error(exc, f"HEAD s3://{self.bucket}/{key}") from exc
+        return ObjectInfo(size=int(answer["ContentLength"]), etag=answer["ETag"])
 
-    def open(self, key: str) -> BinaryIO:
-        """Stream the object into a spooled temporary file and return it at offset 0."""
+    def open(self, key: str, *, etag: str | None = None) -> BinaryIO:
+        """Stream the object into a spooled temporary file and return it at offset 0.
+
+        With ``etag``, the GET carries ``If-Match``: S3 answers 412 if the
+        object was replaced since the HEAD, a permanent StorageError.
+        """
         spool = tempfile.SpooledTemporaryFile(max_size=_SPOOL)  # noqa: SIM115 - returned to the caller
         try:
-            body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"]
+            extra = {"IfMatch": etag} if etag else {}
+            body = self.client.get_object(Bucket=self.bucket, Key=key, **extra)["Body"]
             read = 0
             for chunk in body.iter_chunks(_CHUNK):
                 read += len(chunk)
