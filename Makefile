@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8000
 
-.PHONY: demo test install-demo install-test clean
+.PHONY: demo test clean build-ProcessorFunction
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,3 +31,14 @@ test: $(VENV)/.installed-test
 
 clean:
 	rm -rf $(VENV) .state staticfiles
+
+# `sam build` (template.yaml, BuildMethod: makefile) calls this with ARTIFACTS_DIR:
+# the Lambda package holds only the Django-free processor and Pillow (boto3 is
+# in the Lambda runtime). LAMBDA_PIP_PLATFORM picks wheels for the runtime.
+LAMBDA_PIP_PLATFORM ?= --platform manylinux2014_x86_64 --implementation cp --python-version 3.12 --only-binary=:all:
+build-ProcessorFunction:
+	mkdir -p $(ARTIFACTS_DIR)/realtime_uploads
+	cp realtime_uploads/__init__.py realtime_uploads/signing.py $(ARTIFACTS_DIR)/realtime_uploads/
+	cp -r realtime_uploads/processing $(ARTIFACTS_DIR)/realtime_uploads/
+	rm -rf $(ARTIFACTS_DIR)/realtime_uploads/processing/__pycache__
+	$(PYTHON) -m pip install --quiet --target $(ARTIFACTS_DIR) $(LAMBDA_PIP_PLATFORM) 'Pillow>=11'

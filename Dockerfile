@@ -1,0 +1,12 @@
+# One image for docker-compose's web, worker and init services.
+FROM python:3.12-slim
+ENV PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY realtime_uploads ./realtime_uploads
+RUN pip install '.[postgres]'
+COPY . .
+RUN useradd --create-home app && mkdir -p /app/.state && chown app /app/.state
+USER app
+EXPOSE 8000
+CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "asgi:application"]
