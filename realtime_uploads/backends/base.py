@@ -5,6 +5,8 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import Any
 
+from .policy import PostPolicy
+
 
 class StorageBackend(ABC):
     """Issues presigned POSTs for originals and URLs for variants."""
@@ -19,6 +21,13 @@ class StorageBackend(ABC):
         The policy pins ``upload.key``, ``upload.content_type`` and
         ``content-length-range 1..MAX_SIZE``, and expires at ``upload.expires_at``.
         """
+
+    def policy_for(self, upload: Any, *, tagging: str | None = None) -> PostPolicy:
+        """The upload's policy: its exact key and Content-Type, 1..MAX_SIZE bytes, its expiry."""
+        from ..conf import uploads_settings
+
+        return PostPolicy(key=upload.key, content_type=upload.content_type, min_size=1,
+                          max_size=uploads_settings.MAX_SIZE, expires_at=upload.expires_at, tagging=tagging)
 
     @abstractmethod
     def variant_url(self, key: str) -> str:

@@ -117,13 +117,7 @@ class LocalBackend(StorageBackend):
         return salted_hmac(POLICY_SALT, encoded_policy, algorithm="sha256").hexdigest()
 
     def presign(self, upload: Any, *, request: Any) -> dict[str, Any]:
-        policy = PostPolicy(
-            key=upload.key,
-            content_type=upload.content_type,
-            min_size=1,
-            max_size=uploads_settings.MAX_SIZE,
-            expires_at=upload.expires_at,
-        )
+        policy = self.policy_for(upload)
         encoded = policy.encode()
         fields = {**policy.fields(), "policy": encoded, "x-amz-signature": self._signature(encoded)}
         url = reverse("realtime_uploads:local-upload")

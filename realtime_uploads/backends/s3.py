@@ -19,7 +19,6 @@ from django.utils import timezone
 from ..conf import uploads_settings
 from ..processing.s3 import s3_client, tagging_xml
 from .base import StorageBackend
-from .policy import PostPolicy
 
 
 class S3Backend(StorageBackend):
@@ -42,14 +41,7 @@ class S3Backend(StorageBackend):
         return s3_client(region=self.region, endpoint_url=self.endpoint_url, addressing_style=self.addressing_style)
 
     def presign(self, upload: Any, *, request: Any = None, now: datetime | None = None) -> dict[str, Any]:
-        policy = PostPolicy(
-            key=upload.key,
-            content_type=upload.content_type,
-            min_size=1,
-            max_size=uploads_settings.MAX_SIZE,
-            expires_at=upload.expires_at,
-            tagging=tagging_xml("pending"),
-        )
+        policy = self.policy_for(upload, tagging=tagging_xml("pending"))
         expires_in = int((upload.expires_at - (now or timezone.now())).total_seconds())
         # boto3 adds {"bucket": …} and {"key": …} itself; pass the rest.
         conditions = [c for c in policy.conditions() if not (isinstance(c, dict) and "key" in c)]
