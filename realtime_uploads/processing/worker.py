@@ -79,7 +79,7 @@ class SQSWorker:
                 return []
             answer = self.sqs.receive_message(
                 QueueUrl=self.queue_url, MaxNumberOfMessages=count, WaitTimeSeconds=self.wait_time,
-                VisibilityTimeout=self.visibility_timeout, MessageSystemAttributeNames=["ApproximateReceiveCount"],
+                VisibilityTimeout=self.visibility_timeout,
             )
         except _Interrupted:
             return []
