@@ -93,19 +93,19 @@ class UploadCallbackApi(APIView):
         etag = data.get("object", {}).get("etag", "")
         try:
             if data["status"] == "processing":
-                services.upload_mark_processing(upload_id=uid, object_etag=etag)
+                result = services.upload_mark_processing(upload_id=uid, object_etag=etag)
             elif data["status"] == "completed":
-                services.upload_mark_completed(
+                result = services.upload_mark_completed(
                     upload_id=uid, original=data["original"], variants=data["variants"], object_etag=etag
                 )
             else:
-                services.upload_mark_failed(upload_id=uid, error_code=data["error"]["code"],
-                                            error_message=data["error"]["message"], object_etag=etag)
+                result = services.upload_mark_failed(upload_id=uid, error_code=data["error"]["code"],
+                                                     error_message=data["error"]["message"], object_etag=etag)
         except services.IllegalTransition as exc:
             raise Conflict(str(exc)) from exc
         except services.UploadNotFound as exc:
             raise NotFound("No upload has that id.") from exc
-        return Response(upload_event(upload_get(uid)))
+        return Response(upload_event(result.upload))
 
 
 def _error(status: int, detail: str, **extra) -> JsonResponse:

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import io
+import os
 import threading
 from datetime import datetime
 from typing import Any, BinaryIO
@@ -23,7 +25,7 @@ from django.urls import reverse
 from django.utils.crypto import salted_hmac
 
 from ..conf import uploads_settings
-from ..processing.callback import CallbackClient
+from ..processing.config import PROCESSOR_DEFAULTS, build_config
 from ..processing.local import LocalDispatcher
 from ..processing.pipeline import ObjectInfo, ProcessorConfig, StorageError
 from .base import StorageBackend
@@ -32,35 +34,31 @@ from .policy import PolicyError, PostPolicy
 POLICY_SALT = "realtime_uploads.local-policy"
 
 
-def _md5(f) -> str:
-    """Hex MD5 of an open file, read in chunks; leaves it at offset 0."""
-    digest = hashlib.md5(usedforsecurity=False)
-    for chunk in iter(lambda: f.read(1024 * 1024), b""):
-        digest.update(chunk)
-    f.seek(0)
-    return f'"{digest.hexdigest()}"'
+def _identity(f) -> str:
+    """An ETag-like version of an open file: size and modification time (ns) of the opened file.
+
+    Taken from the open handle (``fstat``), so it names exactly the bytes that
+    handle reads even if the key is replaced meanwhile; storages without a
+    file descriptor fall back to an MD5 of the content (leaving ``f`` at 0).
+    """
+    try:
+        stat = os.fstat(f.fileno())
+    except (AttributeError, OSError, io.UnsupportedOperation):
+        digest = hashlib.md5(usedforsecurity=False)
+        for chunk in iter(lambda: f.read(1024 * 1024), b""):
+            digest.update(chunk)
+        f.seek(0)
+        return f'"{digest.hexdigest()}"'
+    return f'"{stat.st_size}-{stat.st_mtime_ns}-{stat.st_ino}"'
 
 
 def processor_config() -> ProcessorConfig:
     """The processor's configuration, from ``REALTIME_UPLOADS``."""
-    s = uploads_settings
-    if not s.CALLBACK_SECRETS:
+    if not uploads_settings.CALLBACK_SECRETS:
         raise StorageError("REALTIME_UPLOADS['CALLBACK_SECRETS'] is empty; the processor cannot sign.")
-    return ProcessorConfig(
-        key_prefix=s.KEY_PREFIX,
-        variant_prefix=s.VARIANT_PREFIX,
-        variants=s.VARIANTS,
-        max_size=s.MAX_SIZE,
-        max_pixels=s.MAX_PIXELS,
-        allowed_formats=ProcessorConfig.formats_for(s.ALLOWED_CONTENT_TYPES),
-        callback=CallbackClient(
-            url_template=s.CALLBACK_URL,
-            secret=s.CALLBACK_SECRETS[0],
-            attempts=s.CALLBACK_ATTEMPTS,
-            timeout=s.CALLBACK_TIMEOUT,
-            backoff=s.CALLBACK_BACKOFF,
-        ),
-    )
+    values = {key: getattr(uploads_settings, key) for key in PROCESSOR_DEFAULTS}
+    # The local processor reads Django's default storage, whatever BUCKET says.
+    return build_config({**values, "BUCKET": None}, secret=uploads_settings.CALLBACK_SECRETS[0])
 
 
 class DjangoStorageStore:
@@ -70,10 +68,10 @@ class DjangoStorageStore:
         self.storage = storage
 
     def head(self, key: str) -> ObjectInfo:
-        """Size and an MD5 ETag (what S3 reports for a single-part upload)."""
+        """Size and a version identity, without reading the content."""
         try:
             with self.storage.open(key, "rb") as f:
-                return ObjectInfo(size=f.size, etag=_md5(f))
+                return ObjectInfo(size=f.size, etag=_identity(f))
         except OSError as exc:
             raise StorageError(f"{key}: {exc}") from exc
 
@@ -82,7 +80,7 @@ class DjangoStorageStore:
             f = self.storage.open(key, "rb")
         except OSError as exc:
             raise StorageError(f"{key}: {exc}") from exc
-        if etag is not None and _md5(f) != etag:
+        if etag is not None and _identity(f) != etag:
             f.close()
             raise StorageError(f"{key} was replaced by another upload while it was being processed")
         return f

@@ -150,16 +150,26 @@ def config_from_env(environ: Mapping[str, str] | None = None) -> ProcessorConfig
     values = {**PROCESSOR_DEFAULTS, **settings_from_env(environ)}
     if "{id}" not in values["CALLBACK_URL"]:
         raise ConfigError(f"{env_name('CALLBACK_URL')} must contain '{{id}}'.")
+    return build_config(values, secret=load_secrets(environ)[0])
+
+
+def build_config(values: Mapping[str, Any], *, secret: str) -> ProcessorConfig:
+    """A ProcessorConfig from settings-shaped ``values`` (``REALTIME_UPLOADS`` keys).
+
+    ``VARIANTS`` may be the settings dict or already-built VariantSpecs;
+    ``secret`` signs the callbacks. Used for the environment and for Django's settings.
+    """
+    variants = values["VARIANTS"]
     return ProcessorConfig(
         key_prefix=values["KEY_PREFIX"],
         variant_prefix=values["VARIANT_PREFIX"],
-        variants=variant_specs(values["VARIANTS"]),
+        variants=variant_specs(variants) if isinstance(variants, Mapping) else tuple(variants),
         max_size=values["MAX_SIZE"],
         max_pixels=values["MAX_PIXELS"],
         allowed_formats=ProcessorConfig.formats_for(values["ALLOWED_CONTENT_TYPES"]),
         callback=CallbackClient(
             url_template=values["CALLBACK_URL"],
-            secret=load_secrets(environ)[0],
+            secret=secret,
             attempts=values["CALLBACK_ATTEMPTS"],
             timeout=values["CALLBACK_TIMEOUT"],
             backoff=values["CALLBACK_BACKOFF"],

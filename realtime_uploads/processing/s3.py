@@ -18,7 +18,8 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from .pipeline import ObjectInfo, StorageError
+from .pipeline import ObjectInfo, Outcome, StorageError, process_object
+from .s3_events import object_refs
 
 _local = threading.local()
 
@@ -145,9 +146,6 @@ def process_s3_event(event, *, config, client: Any = None) -> list:
     retryable StorageError) and :class:`~.s3_events.EventError` for a message
     that is not an S3 event.
     """
-    from .pipeline import Outcome, process_object
-    from .s3_events import object_refs
-
     outcomes = []
     for ref in object_refs(event):
         if config.bucket and ref.bucket != config.bucket:
