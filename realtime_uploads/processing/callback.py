@@ -5,7 +5,10 @@ HTTP dependency. Each request is signed afresh (a retry gets a new
 timestamp) with the first secret, as :mod:`realtime_uploads.signing`
 describes. Network errors and 5xx answers are retried with exponential
 backoff and full jitter (AWS Architecture Blog, "Exponential Backoff And
-Jitter"); any 4xx is final and raised as :class:`CallbackRejected`.
+Jitter"), waiting at least what a 503's ``Retry-After`` asks (RFC 9110
+section 10.2.3: Django sheds load that way); any 4xx is final and raised as
+:class:`CallbackRejected`. A client given a ``cancel`` event sends nothing
+once it is set (the web process is shutting down) and stops waiting at once.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -26,7 +30,7 @@ logger = logging.getLogger(__name__)
 
 
 class CallbackError(Exception):
-    """The callback could not be delivered after every attempt (network or 5xx)."""
+    """The callback could not be delivered after every attempt (network or 5xx), or was cancelled."""
 
 
 class CallbackRejected(CallbackError):
@@ -49,7 +53,8 @@ class CallbackClient:
     ``url_template`` contains ``{id}``; ``secret`` signs; ``attempts`` is
     the number of tries in all; ``timeout`` and ``backoff`` are seconds
     (the n-th retry waits a random time up to ``backoff * 2**n``, at most
-    ``max_backoff``).
+    ``max_backoff``). Once ``cancel`` is set, :meth:`send` raises
+    CallbackError before sending anything more.
     """
 
     url_template: str
@@ -59,6 +64,7 @@ class CallbackClient:
     backoff: float = 0.5
     max_backoff: float = 20.0
     sleep: Callable[[float], None] = field(default=time.sleep, repr=False)
+    cancel: threading.Event | None = field(default=None, repr=False, compare=False)
 
     def send(self, upload_id: str, payload: dict[str, Any]) -> dict[str, Any]:
         """POST ``payload`` as JSON for ``upload_id``; return the snapshot Django answered.
@@ -69,9 +75,14 @@ class CallbackClient:
         url = self.url_template.format(id=upload_id)
         body = json.dumps(payload, separators=(",", ":")).encode("utf-8")
         last: Exception | None = None
+        retry_after = 0.0
         for attempt in range(self.attempts):
             if attempt:
-                self.sleep(random.uniform(0, min(self.max_backoff, self.backoff * 2 ** (attempt - 1))))  # noqa: S311
+                delay = random.uniform(0, min(self.max_backoff, self.backoff * 2 ** (attempt - 1)))  # noqa: S311
+                self._wait(max(delay, min(retry_after, self.max_backoff)))
+            if self.cancel is not None and self.cancel.is_set():
+                raise CallbackError(f"Callback for upload {upload_id} not sent: the processor is shutting down.")
+            retry_after = 0.0
             request = urllib.request.Request(  # noqa: S310 - the URL is the deployer's setting
                 url,
                 data=body,
@@ -88,6 +99,7 @@ class CallbackClient:
                 answer = _decode(exc.read())
                 if exc.code < 500:
                     raise CallbackRejected(exc.code, answer) from exc
+                retry_after = _seconds(exc.headers.get("Retry-After"))
                 last = exc
             except (urllib.error.URLError, OSError) as exc:  # refused, reset, timeout
                 last = exc
@@ -96,6 +108,21 @@ class CallbackClient:
                 upload_id, attempt + 1, self.attempts, last,
             )
         raise CallbackError(f"Callback for upload {upload_id} failed {self.attempts} times: {last}")
+
+
+    def _wait(self, seconds: float) -> None:
+        if self.cancel is not None:
+            self.cancel.wait(seconds)
+        else:
+            self.sleep(seconds)
+
+
+def _seconds(value: str | None) -> float:
+    """A ``Retry-After`` given in seconds (the HTTP-date form is not used by Django here); 0 if absent."""
+    try:
+        return max(0.0, float(value or 0))
+    except ValueError:
+        return 0.0
 
 
 def _decode(raw: bytes) -> dict[str, Any]:

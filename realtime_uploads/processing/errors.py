@@ -1,7 +1,7 @@
 """Stable error codes the processor reports in a ``failed`` callback.
 
-The codes are part of the public contract (``../shared/API.md``, "The
-processor"): clients show them, so they never change meaning.
+The codes are part of the public contract (README, "The event" and "Contract
+version notes"): clients show them, so they never change meaning.
 """
 
 NOT_AN_IMAGE = "not_an_image"
@@ -12,9 +12,16 @@ STORAGE_ERROR = "storage_error"
 #: Extension of the contract: the stored object is larger than MAX_SIZE (it
 #: bypassed the presigned POST's content-length-range); refused before reading.
 TOO_LARGE = "too_large"
+#: Extension: the pipeline failed in a way it does not know (a bug, a decoder crash). Logged with
+#: its traceback where it happened; the user is told to try again or try another file.
+INTERNAL_ERROR = "internal_error"
+#: Extension: set by Django, not the processor: no result arrived within PROCESSING_TIMEOUT, or the
+#: file arrived but was never picked up before the upload expired.
+TIMEOUT = "timeout"
 
 ERROR_CODES = frozenset(
-    {NOT_AN_IMAGE, TOO_MANY_PIXELS, UNSUPPORTED_FORMAT, CORRUPT_IMAGE, STORAGE_ERROR, TOO_LARGE}
+    {NOT_AN_IMAGE, TOO_MANY_PIXELS, UNSUPPORTED_FORMAT, CORRUPT_IMAGE, STORAGE_ERROR, TOO_LARGE, INTERNAL_ERROR,
+     TIMEOUT}
 )
 
 

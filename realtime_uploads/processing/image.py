@@ -268,6 +268,13 @@ def _draft(im: Image.Image, stored: tuple[int, int], orientation: int, specs) ->
 
 def _normalise(im: Image.Image) -> Image.Image:
     """An sRGB "RGB" or "RGBA" image with an empty ``info``, maybe ``im`` itself."""
+    alphas = im.info.get("transparency")
+    if im.mode == "P" and isinstance(alphas, bytes):
+        # PNG 3rd ed. 11.3.2.1: tRNS holds at most one alpha per palette entry; libpng ignores the
+        # excess as a benign error, Pillow's convert() raises "palette index out of range".
+        entries = min(256, len(im.getpalette() or ()) // 3)
+        if len(alphas) > entries:
+            im.info["transparency"] = alphas[:entries]
     if im.mode.startswith("I;16"):  # 16-bit grey PNG: scale, as a plain convert() clips at 255
         im = im.convert("I").point(lambda v: v / 257).convert("L")
     mode = "RGBA" if im.has_transparency_data else "RGB"

@@ -12,14 +12,18 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any, BinaryIO, Protocol
 
-from .callback import CallbackClient, CallbackRejected
-from .errors import STORAGE_ERROR, TOO_LARGE, ProcessingError
+from .callback import CallbackClient, CallbackError, CallbackRejected
+from .errors import INTERNAL_ERROR, STORAGE_ERROR, TOO_LARGE, ProcessingError
 from .image import FORMAT_CONTENT_TYPES, VariantSpec, render_variants
 from .keys import upload_id_from_key, variant_key
 
 logger = logging.getLogger(__name__)
 
 VARIANT_CACHE_CONTROL = "public, max-age=31536000, immutable"
+INTERNAL_ERROR_MESSAGE = (
+    "Something went wrong on our side while processing this image. Please try again; "
+    "if it keeps failing, try saving the image in another format (JPEG or PNG)."
+)
 
 
 class StorageError(Exception):
@@ -101,10 +105,13 @@ def process_object(key: str, *, store: ObjectStore, config: ProcessorConfig) -> 
     then sends ``completed`` or ``failed`` with a stable error code. Keys
     outside ``KEY_PREFIX<uuid>/<name>`` are skipped, and so is an upload that
     Django answers 404 or 409 for (unknown, already finished by a redelivered
-    event, or another version of the object is being processed). Raises
-    :class:`~.callback.CallbackError` when Django cannot be reached, and a
-    retryable :class:`StorageError` when storage fails for now, so
-    at-least-once callers (SQS, Lambda) keep the message for a retry.
+    event, or another version of the object is being processed). Any other
+    exception (a bug, a decoder that breaks on a hostile file) is logged with
+    its traceback and reported as ``failed`` with code ``internal_error``, so
+    no upload is left ``processing``. Raises :class:`~.callback.CallbackError`
+    when Django cannot be reached, and a retryable :class:`StorageError` when
+    storage fails for now, so at-least-once callers (SQS, Lambda) keep the
+    message for a retry.
     """
     upload_id = upload_id_from_key(config.key_prefix, key)
     if upload_id is None:
@@ -123,6 +130,9 @@ def process_object(key: str, *, store: ObjectStore, config: ProcessorConfig) -> 
         return _report(uid, key, store, config, _failed(STORAGE_ERROR, f"Could not read the upload: {exc}"))
     except ProcessingError as exc:
         return _report(uid, key, store, config, _failed(exc.code, exc.message))
+    except Exception:
+        logger.exception("Unexpected error reading upload %s (%s).", uid, key)
+        return _report(uid, key, store, config, _failed(INTERNAL_ERROR, INTERNAL_ERROR_MESSAGE))
     identity = {"size": info.size, "etag": info.etag}
     try:
         config.callback.send(uid, {"id": uid, "status": "processing", "object": identity})
@@ -135,6 +145,11 @@ def process_object(key: str, *, store: ObjectStore, config: ProcessorConfig) -> 
         payload = _render_and_store(uid, key, info, store, config)
     except ProcessingError as exc:
         payload = _failed(exc.code, exc.message)
+    except (StorageError, CallbackError):  # retryable: _render_and_store raises no other StorageError
+        raise
+    except Exception:
+        logger.exception("Unexpected error processing upload %s (%s).", uid, key)
+        payload = _failed(INTERNAL_ERROR, INTERNAL_ERROR_MESSAGE)
     return _report(uid, key, store, config, {**payload, "object": identity})
 
 
