@@ -83,15 +83,50 @@ def test_public_base_url_builds_plain_variant_urls(s3_settings, settings):
     assert get_backend().variant_url("variants/a b/thumb.webp") == "https://cdn.example.com/variants/a%20b/thumb.webp"
 
 
-def test_one_client_per_thread_created_lazily(aws):
-    first = s3_client(addressing_style="path")
-    assert s3_client(addressing_style="path") is first
-    other = []
-    thread = threading.Thread(target=lambda: other.append(s3_client(addressing_style="path")))
-    thread.start()
-    thread.join()
-    assert other[0] is not first
+def test_one_client_per_process_shared_by_threads_and_created_once(aws, monkeypatch):
+    """ASGI servers run each sync request in a fresh thread: a per-thread cache would never hit."""
+    import boto3
 
+    created = []
+    real = boto3.session.Session
+
+    class CountingSession(real):
+        def client(self, *args, **kwargs):
+            created.append(1)
+            return super().client(*args, **kwargs)
+
+    monkeypatch.setattr(boto3.session, "Session", CountingSession)
+    start = threading.Barrier(8)
+    got = []
+
+    def first_use():
+        start.wait()
+        got.append(s3_client(addressing_style="path"))
+
+    threads = [threading.Thread(target=first_use) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(created) == 1 and len({id(client) for client in got}) == 1
+    assert s3_client(addressing_style="virtual") is not got[0]  # another configuration, another client
+
+
+def test_object_exists_tells_present_absent_and_unknown(s3_settings, make_upload, monkeypatch):
+    from botocore.exceptions import ClientError
+
+    from .conftest import post_to_s3
+
+    upload = make_upload()
+    backend = get_backend()
+    assert backend.object_exists(upload.key) is False
+    post_to_s3(upload, jpeg_bytes())
+    assert backend.object_exists(upload.key) is True
+    # moto grants every request; an identity without s3:GetObject on originals gets a 403 from AWS,
+    # which says nothing about presence: stand that answer in for the real IAM refusal.
+    denied = ClientError({"Error": {"Code": "403"}, "ResponseMetadata": {"HTTPStatusCode": 403}}, "HeadObject")
+    monkeypatch.setattr(backend.client, "head_object", lambda **kw: (_ for _ in ()).throw(denied))
+    assert backend.object_exists(upload.key) is None
 
 def test_s3_backend_requires_a_bucket(settings):
     settings.REALTIME_UPLOADS = {**settings.REALTIME_UPLOADS, "BACKEND": "s3"}

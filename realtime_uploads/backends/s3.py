@@ -14,10 +14,11 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
+from botocore.exceptions import BotoCoreError, ClientError
 from django.utils import timezone
 
 from ..conf import uploads_settings
-from ..processing.s3 import s3_client, tagging_xml
+from ..processing.s3 import error_status, s3_client, tagging_xml
 from .base import StorageBackend
 
 
@@ -37,8 +38,18 @@ class S3Backend(StorageBackend):
 
     @property
     def client(self):
-        """This thread's boto3 S3 client (created lazily, reused)."""
+        """The process's boto3 S3 client (created once, shared by all threads)."""
         return s3_client(region=self.region, endpoint_url=self.endpoint_url, addressing_style=self.addressing_style)
+
+    def object_exists(self, key: str) -> bool | None:
+        """HEAD the object (needs ``s3:GetObject`` on originals): True / False on 404, None if S3 will not say."""
+        try:
+            self.client.head_object(Bucket=self.bucket, Key=key)
+        except ClientError as exc:
+            return False if error_status(exc) == 404 else None
+        except BotoCoreError:
+            return None
+        return True
 
     def presign(self, upload: Any, *, request: Any = None, now: datetime | None = None) -> dict[str, Any]:
         policy = self.policy_for(upload, tagging=tagging_xml("pending"))

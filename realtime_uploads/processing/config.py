@@ -2,9 +2,8 @@
 
 The names are those of ``REALTIME_UPLOADS`` with a ``REALTIME_UPLOADS_``
 prefix (``REALTIME_UPLOADS_MAX_SIZE``); the exception is the secret list,
-``REALTIME_UPLOADS_CALLBACK_SECRET`` (comma-separated, first signs), as in
-``../shared/API.md``. ``REALTIME_UPLOADS_VARIANTS`` is JSON. Instead of the
-plain secret, a deploy may name where it is kept:
+``REALTIME_UPLOADS_CALLBACK_SECRET`` (comma-separated, first signs).
+``REALTIME_UPLOADS_VARIANTS`` is JSON. Instead of the plain secret, a deploy may name where it is kept:
 ``REALTIME_UPLOADS_CALLBACK_SECRET_ARN`` (AWS Secrets Manager) or
 ``REALTIME_UPLOADS_CALLBACK_SECRET_PARAMETER`` (SSM Parameter Store,
 SecureString). The Django project reads the same variables
@@ -67,6 +66,18 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "CALLBACK_ATTEMPTS": int,
     "CALLBACK_TIMEOUT": float,
     "CALLBACK_BACKOFF": float,
+    # The web process's own settings (realtime_uploads.conf), read by the demo project.
+    "PRESIGN_EXPIRES": int,
+    "EXPIRE_GRACE": int,
+    "PROCESSING_TIMEOUT": int,
+    "LONG_POLL_MAX_WAIT": int,
+    "LONG_POLL_MAX_WAITERS": int,
+    "DB_THREADS": int,
+    "DB_MAX_QUEUED": int,
+    "LOCAL_PROCESSOR_THREADS": int,
+    "LOCAL_MAX_QUEUED": int,
+    "LOCAL_RETRY_AFTER": int,
+    "LOCAL_SHUTDOWN_TIMEOUT": int,
 }
 
 
@@ -133,7 +144,7 @@ def load_secrets(environ: Mapping[str, str], session: Any = None) -> list[str]:
 
 
 def s3_client_from_env(environ: Mapping[str, str] | None = None):
-    """The calling thread's S3 client, addressed as ``REALTIME_UPLOADS_ADDRESSING_STYLE`` says.
+    """The process's S3 client, addressed as ``REALTIME_UPLOADS_ADDRESSING_STYLE`` says.
 
     Region and endpoint are boto3's own variables (``AWS_DEFAULT_REGION``,
     ``AWS_ENDPOINT_URL_S3``).

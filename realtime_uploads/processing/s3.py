@@ -1,11 +1,15 @@
 """S3 for the processor and the s3 backend: lazily built clients and an ObjectStore.
 
-No Django import. Clients are created on first use, one per thread and
-configuration: creating one costs about 30x signing a presigned POST (6 ms
-against 0.19 ms), and botocore documents clients as thread-safe but not
-their creation from a shared session ("Multithreading or multiprocessing
-with resources", boto3 guide). ``signature_version="s3v4"`` is explicit:
-boto3 otherwise hands out legacy SigV2 POST fields in us-east-1.
+No Django import. Clients are created on first use, one per process and
+configuration, each from its own Session under a lock, and then shared by
+every thread: boto3 documents clients as thread-safe but sessions (and so
+client creation from a shared one) as not ("Multithreading or
+multiprocessing with resources", boto3 guide). Creating one costs tens of
+milliseconds of CPU (a new Session loads botocore's data files), signing a
+presigned POST about 0.1 ms; a per-thread cache never hits under an ASGI
+server, which runs each sync request in a fresh thread.
+``signature_version="s3v4"`` is explicit: boto3 otherwise hands out legacy
+SigV2 POST fields in us-east-1.
 """
 
 from __future__ import annotations
@@ -21,7 +25,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 from .pipeline import ObjectInfo, Outcome, StorageError, process_object
 from .s3_events import object_refs
 
-_local = threading.local()
+_clients: dict[tuple, Any] = {}
+_clients_lock = threading.Lock()
 
 #: The tag the s3 backend puts on originals at upload (``pending``) and the
 #: processor replaces after completion (``completed``); the bucket's lifecycle
@@ -38,25 +43,27 @@ _SPOOL = 8 * 1024 * 1024  # originals up to 8 MiB stay in memory, larger spill t
 
 
 def s3_client(*, region: str | None = None, endpoint_url: str | None = None, addressing_style: str = "auto"):
-    """The calling thread's S3 client for this configuration, created on first use.
+    """This process's S3 client for this configuration, created on first use and shared by all threads.
 
     ``region`` and ``endpoint_url`` default to boto3's own configuration
     (``AWS_DEFAULT_REGION``, ``AWS_ENDPOINT_URL_S3``); ``addressing_style`` is
     ``auto``, ``path`` (most S3-compatible servers) or ``virtual``.
     """
-    cache = getattr(_local, "clients", None)
-    if cache is None:
-        cache = _local.clients = {}
     key = (region, endpoint_url, addressing_style)
-    client = cache.get(key)
+    client = _clients.get(key)
     if client is None:
-        config = Config(
-            signature_version="s3v4",
-            s3={"addressing_style": addressing_style},
-            retries={"mode": "standard"},
-        )
-        session = boto3.session.Session()
-        client = cache[key] = session.client("s3", region_name=region, endpoint_url=endpoint_url, config=config)
+        with _clients_lock:
+            client = _clients.get(key)
+            if client is None:
+                config = Config(
+                    signature_version="s3v4",
+                    s3={"addressing_style": addressing_style},
+                    retries={"mode": "standard"},
+                    max_pool_connections=32,  # shared by every thread of the process
+                )
+                session = boto3.session.Session()
+                client = _clients[key] = session.client(
+                    "s3", region_name=region, endpoint_url=endpoint_url, config=config)
     return client
 
 
@@ -157,5 +164,6 @@ def process_s3_event(event, *, config, client: Any = None) -> list:
 
 
 def reset_clients() -> None:
-    """Forget this thread's clients (after the AWS configuration changed, e.g. in tests)."""
-    _local.clients = {}
+    """Forget the clients (after the AWS configuration changed, e.g. in tests)."""
+    with _clients_lock:
+        _clients.clear()
