@@ -50,10 +50,28 @@ DEFAULTS: dict[str, Any] = {
     "CALLBACK_SECRETS": [],
     # Largest accepted |now - t| of a callback signature, seconds.
     "CALLBACK_TOLERANCE": 300,
-    # Longest ?wait= a status GET may long-poll, seconds.
+    # Longest ?wait= a status GET may long-poll, seconds (the contract caps it at 30).
     "LONG_POLL_MAX_WAIT": 30,
+    # Long-polls one process lets wait at once; past it the status GET answers 503 + Retry-After.
+    "LONG_POLL_MAX_WAITERS": 1000,
+    # An upload `processing` for longer than this (seconds) becomes `failed` with code `timeout`
+    # (expire_uploads, and the local backend's sweep); one whose file arrived but was never
+    # picked up is failed the same way when it expires, never called "No file arrived".
+    "PROCESSING_TIMEOUT": 900,
+    # Database work of the async paths (callbacks, sockets, long-polls) per process: threads
+    # (= most connections they hold) and calls that may wait for one; past that 503 / close 1013.
+    "DB_THREADS": 4,
+    "DB_MAX_QUEUED": 200,
     # Threads of the in-process processor used by the local backend.
     "LOCAL_PROCESSOR_THREADS": 2,
+    # Objects that may wait for those threads; past it new ones wait for the sweep instead.
+    "LOCAL_MAX_QUEUED": 100,
+    # The local backend's sweep (every third of this, seconds) re-dispatches an upload whose file
+    # is stored but which is still `pending`, or `processing` without news, this long after its
+    # last change: what a killed or restarted process left unfinished (at-least-once).
+    "LOCAL_RETRY_AFTER": 30,
+    # On shutdown, how long running local jobs may take to stop, seconds.
+    "LOCAL_SHUTDOWN_TIMEOUT": 10,
     # s3 backend: bucket (required), region and endpoint (None: boto3's own
     # configuration, e.g. AWS_DEFAULT_REGION, AWS_ENDPOINT_URL_S3), addressing
     # style ("path" for most S3-compatible servers).
@@ -138,10 +156,21 @@ def _validate(key: str, value: Any) -> Any:  # noqa: C901 - one branch per key r
         return value
     if key in ("KEY_PREFIX", "VARIANT_PREFIX"):
         return _prefix(key, value)
+    if key == "LONG_POLL_MAX_WAIT":
+        if _positive_int(key, value) > 30:
+            raise ImproperlyConfigured(
+                f"REALTIME_UPLOADS['LONG_POLL_MAX_WAIT'] is at most 30 seconds (the API contract), got {value!r}."
+            )
+        return value
     if key in ("MAX_SIZE", "MAX_PIXELS", "PRESIGN_EXPIRES", "SUBSCRIBE_TOKEN_MAX_AGE",
-               "CALLBACK_TOLERANCE", "CALLBACK_ATTEMPTS", "LONG_POLL_MAX_WAIT",
-               "LOCAL_PROCESSOR_THREADS", "VARIANT_URL_EXPIRES"):
+               "CALLBACK_TOLERANCE", "CALLBACK_ATTEMPTS", "LONG_POLL_MAX_WAITERS", "PROCESSING_TIMEOUT",
+               "DB_THREADS", "LOCAL_PROCESSOR_THREADS", "LOCAL_RETRY_AFTER", "LOCAL_SHUTDOWN_TIMEOUT",
+               "VARIANT_URL_EXPIRES"):
         return _positive_int(key, value)
+    if key in ("DB_MAX_QUEUED", "LOCAL_MAX_QUEUED"):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ImproperlyConfigured(f"REALTIME_UPLOADS[{key!r}] must be a whole number >= 0, got {value!r}.")
+        return value
     if key == "EXPIRE_GRACE":
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise ImproperlyConfigured(f"REALTIME_UPLOADS['EXPIRE_GRACE'] must be a whole number >= 0, got {value!r}.")
@@ -218,6 +247,11 @@ class UploadsSettings:
             raise ImproperlyConfigured(
                 "REALTIME_UPLOADS['BUCKET'] is required with the s3 backend "
                 "(REALTIME_UPLOADS_BUCKET in the demo project)."
+            )
+        if values["LOCAL_RETRY_AFTER"] >= values["PROCESSING_TIMEOUT"]:
+            raise ImproperlyConfigured(
+                "REALTIME_UPLOADS['LOCAL_RETRY_AFTER'] must be shorter than PROCESSING_TIMEOUT, "
+                "or unfinished local jobs would time out before they are retried."
             )
         key_prefix, variant_prefix = values["KEY_PREFIX"], values["VARIANT_PREFIX"]
         if key_prefix.startswith(variant_prefix) or variant_prefix.startswith(key_prefix):

@@ -10,8 +10,9 @@ written, nothing published); any other transition not in
 
 from __future__ import annotations
 
+import contextlib
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -20,9 +21,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from . import signals
+from .backends import get_backend
+from .conditional_update import apply_if_legal
 from .conf import uploads_settings
 from .events import publish, upload_event
 from .models import TRANSITIONS, Status, Upload, Variant
+from .processing.errors import TIMEOUT
 from .processing.keys import original_key
 
 
@@ -45,10 +49,16 @@ class ObjectMismatch(IllegalTransition):
 
 @dataclass(frozen=True)
 class Transition:
-    """What a state-changing service did: ``changed`` is False for an idempotent repeat."""
+    """What a state-changing service did.
+
+    ``changed`` is False for an idempotent repeat (or a guarded change that no
+    longer applied); ``event`` is the upload's event after the call, built in
+    the same transaction (the callback answers with it).
+    """
 
     upload: Upload
     changed: bool
+    event: dict[str, Any]
 
 
 def upload_create(
@@ -73,20 +83,31 @@ def upload_create(
     return upload
 
 
-def _transition(upload_id: uuid.UUID | str, to: str, *, object_etag: str = "", **changes: Any) -> Transition:
+def _transition(
+    upload_id: uuid.UUID | str, to: str, *, object_etag: str = "",
+    guard: Callable[[Upload], bool] | None = None, **changes: Any,
+) -> Transition:
     variants: Sequence[dict[str, Any]] = changes.pop("variants", ())
+    if guard is None and isinstance(upload_id, uuid.UUID):
+        # The legal next step in one statement (with its variants, in one transaction).
+        with transaction.atomic() if variants else contextlib.nullcontext():
+            upload = apply_if_legal(upload_id, to, object_etag=object_etag, changes=changes)
+            if upload is not None:
+                return _changed(upload, to, variants)
     with transaction.atomic():
         try:
             upload = Upload.objects.select_for_update().get(pk=upload_id)
         except (Upload.DoesNotExist, ValueError, TypeError) as exc:
             raise UploadNotFound(str(upload_id)) from exc
+        if guard is not None and not guard(upload):  # decided on the locked row: no race with a callback
+            return Transition(upload, changed=False, event=upload_event(upload))
         if object_etag and upload.object_etag and object_etag != upload.object_etag:
             raise ObjectMismatch(
                 upload.status, to, "Another version of this upload's object is being processed; "
                 f"this report is for ETag {object_etag}, not {upload.object_etag}.",
             )
         if upload.status == to:
-            return Transition(upload, changed=False)
+            return Transition(upload, changed=False, event=upload_event(upload))
         if to not in TRANSITIONS[upload.status]:
             raise IllegalTransition(upload.status, to)
         upload.status = to
@@ -94,14 +115,19 @@ def _transition(upload_id: uuid.UUID | str, to: str, *, object_etag: str = "", *
         upload.object_etag = object_etag or upload.object_etag
         for field, value in changes.items():
             setattr(upload, field, value)
-        upload.save()
-        rows = Variant.objects.bulk_create(Variant(upload=upload, **v) for v in variants)
-        event = upload_event(upload, rows)
-        transaction.on_commit(lambda: publish(event))
-        signal = {Status.COMPLETED: signals.upload_completed, Status.FAILED: signals.upload_failed}.get(to)
-        if signal is not None:
-            transaction.on_commit(lambda: signal.send(sender=Upload, upload=upload))
-    return Transition(upload, changed=True)
+        upload.save(update_fields=["status", "seq", "object_etag", "updated_at", *changes])
+        return _changed(upload, to, variants)
+
+
+def _changed(upload: Upload, to: str, variants: Sequence[dict[str, Any]]) -> Transition:
+    """Inside the transaction of a change: store the variants, publish and signal after commit."""
+    rows = Variant.objects.bulk_create(Variant(upload=upload, **v) for v in variants) if variants else []
+    event = upload_event(upload, rows)
+    transaction.on_commit(lambda: publish(event))
+    signal = {Status.COMPLETED: signals.upload_completed, Status.FAILED: signals.upload_failed}.get(to)
+    if signal is not None:
+        transaction.on_commit(lambda: signal.send(sender=Upload, upload=upload))
+    return Transition(upload, changed=True, event=event)
 
 
 def upload_mark_processing(*, upload_id: uuid.UUID | str, object_etag: str = "") -> Transition:
@@ -148,28 +174,77 @@ def upload_mark_failed(
     )
 
 
-def upload_mark_expired(*, upload_id: uuid.UUID | str) -> Transition:
-    """``pending`` → ``expired``: no object arrived in time. Raises UploadNotFound, IllegalTransition."""
-    return _transition(
-        upload_id,
-        Status.EXPIRED,
-        error_code="expired",
-        error_message="No file arrived before the upload expired.",
-    )
+MESSAGES = {
+    "no_file": "No file arrived before the upload expired.",
+    "unknown": "The upload expired before it was processed.",
+    "not_picked_up": "The file arrived but was not processed in time. Please upload it again.",
+    "too_slow": "Processing took longer than {seconds} seconds and was stopped. Please upload the file again.",
+}
 
 
-def uploads_expire(*, now=None) -> int:
-    """Mark every ``pending`` upload past ``expires_at + EXPIRE_GRACE`` expired.
+def upload_mark_expired(*, upload_id: uuid.UUID | str, message: str = MESSAGES["no_file"],
+                        guard: Callable[[Upload], bool] | None = None) -> Transition:
+    """``pending`` → ``expired`` (code ``expired``): no object arrived in time.
 
-    Returns how many changed. Each is its own transaction, so one that starts
-    processing meanwhile is skipped, not overwritten.
+    ``guard`` (evaluated on the locked row) can make it a no-op. Raises
+    UploadNotFound, IllegalTransition.
     """
-    cutoff = (now or timezone.now()) - timedelta(seconds=uploads_settings.EXPIRE_GRACE)
-    ids = Upload.objects.filter(status=Status.PENDING, expires_at__lt=cutoff).values_list("pk", flat=True)
+    return _transition(upload_id, Status.EXPIRED, guard=guard, error_code="expired", error_message=message)
+
+
+def upload_mark_timed_out(*, upload_id: uuid.UUID | str, message: str,
+                          guard: Callable[[Upload], bool] | None = None) -> Transition:
+    """→ ``failed`` with code ``timeout``: no result came in time. Raises UploadNotFound, IllegalTransition."""
+    return _transition(upload_id, Status.FAILED, guard=guard, error_code=TIMEOUT, error_message=message)
+
+
+def uploads_expire(*, now=None, object_exists: Callable[[str], bool | None] | None = None) -> int:
+    """End every upload whose deadline passed; return how many changed (each pushed to its subscribers).
+
+    - ``pending`` past ``expires_at + EXPIRE_GRACE``: ``expired`` ("No file
+      arrived") when the backend says the object is absent; ``failed`` with
+      code ``timeout`` when it is there (it arrived but was never processed);
+      ``expired`` with a neutral message when the backend cannot tell.
+    - ``processing`` whose last change is older than ``PROCESSING_TIMEOUT``
+      seconds: ``failed`` with code ``timeout``.
+
+    ``object_exists(key)`` defaults to the configured backend's. Each upload
+    is its own transaction and re-checked on the locked row, so one that a
+    callback moves on meanwhile is left alone.
+    """
+    now = now or timezone.now()
+    exists = object_exists or get_backend().object_exists
     count = 0
-    for upload_id in list(ids):
+    cutoff = now - timedelta(seconds=uploads_settings.EXPIRE_GRACE)
+    for upload_id, key in list(
+        Upload.objects.filter(status=Status.PENDING, expires_at__lt=cutoff).values_list("pk", "key")
+    ):
+        still_pending = _still(Status.PENDING, "expires_at", cutoff)
+        present = exists(key)
         try:
-            count += upload_mark_expired(upload_id=upload_id).changed
+            if present:
+                result = upload_mark_timed_out(upload_id=upload_id, message=MESSAGES["not_picked_up"],
+                                               guard=still_pending)
+            else:
+                message = MESSAGES["no_file"] if present is False else MESSAGES["unknown"]
+                result = upload_mark_expired(upload_id=upload_id, message=message, guard=still_pending)
         except (IllegalTransition, UploadNotFound):
             continue
+        count += result.changed
+    timeout = uploads_settings.PROCESSING_TIMEOUT
+    stale = now - timedelta(seconds=timeout)
+    message = MESSAGES["too_slow"].format(seconds=timeout)
+    for upload_id in list(
+        Upload.objects.filter(status=Status.PROCESSING, updated_at__lt=stale).values_list("pk", flat=True)
+    ):
+        try:
+            result = upload_mark_timed_out(upload_id=upload_id, message=message,
+                                           guard=_still(Status.PROCESSING, "updated_at", stale))
+        except (IllegalTransition, UploadNotFound):
+            continue
+        count += result.changed
     return count
+
+
+def _still(status: str, field: str, cutoff) -> Callable[[Upload], bool]:
+    return lambda upload: upload.status == status and getattr(upload, field) < cutoff

@@ -307,12 +307,12 @@ def test_non_json_callback_body_is_400(client, make_upload):
 
 @pytest.mark.asyncio
 async def test_long_poll_sees_a_change_that_landed_just_before_it_joined_the_group(monkeypatch):
-    from realtime_uploads.api import views
+    from realtime_uploads import longpoll
 
     client = AsyncClient()
     data = (await client.post("/api/uploads/", {"filename": "a.jpg", "content_type": "image/jpeg",
                                                 "size": 5}, content_type="application/json")).json()
-    real = views.get_channel_layer()
+    real = longpoll.get_channel_layer()
     waited = []
 
     class ChangeBeforeJoin:
@@ -332,7 +332,7 @@ async def test_long_poll_sees_a_change_that_landed_just_before_it_joined_the_gro
             waited.append(channel)
             return await real.receive(channel)
 
-    monkeypatch.setattr(views, "get_channel_layer", ChangeBeforeJoin)
+    monkeypatch.setattr(longpoll, "get_channel_layer", ChangeBeforeJoin)
     response = await client.get(data["status_url"], {"token": data["subscribe"]["token"], "since": 1, "wait": 5})
     assert response.json()["seq"] == 2
     assert waited == []  # answered from the re-read snapshot, without waiting for a push that already went

@@ -152,14 +152,14 @@ async def test_change_committed_while_connecting_is_pushed_not_lost(monkeypatch)
     from realtime_uploads.consumers import uploads
 
     upload = await new_upload()
-    read_snapshot = uploads._snapshot
+    read_snapshot = uploads.snapshot_for
 
-    async def change_right_after_the_read(upload_id):
-        event = await read_snapshot(upload_id)
-        await sync_to_async(services.upload_mark_processing)(upload_id=upload_id)
+    def change_right_after_the_read(upload_id, user, token_ok):
+        event = read_snapshot(upload_id, user, token_ok)
+        services.upload_mark_processing(upload_id=upload_id)
         return event
 
-    monkeypatch.setattr(uploads, "_snapshot", change_right_after_the_read)
+    monkeypatch.setattr(uploads, "snapshot_for", change_right_after_the_read)
     comm = await subscribed(upload)
     assert (await comm.receive_json_from(timeout=2))["seq"] == 1
     assert (await comm.receive_json_from(timeout=2))["status"] == "processing"

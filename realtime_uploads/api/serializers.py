@@ -1,13 +1,13 @@
-"""Input serializers of the REST API. (Output is the event: :func:`realtime_uploads.events.upload_event`.)"""
+"""Input serializers of the REST API: presign and the status query.
+
+(Output is the event: :func:`realtime_uploads.events.upload_event`; the
+callback body is checked by :mod:`realtime_uploads.api.callback_body`.)"""
 
 from __future__ import annotations
 
 from rest_framework import serializers
 
 from ..conf import uploads_settings
-from ..processing.errors import ERROR_CODES
-
-CALLBACK_STATUSES = ("processing", "completed", "failed")
 
 
 class PresignInputSerializer(serializers.Serializer):
@@ -49,76 +49,3 @@ class StatusQuerySerializer(serializers.Serializer):
         if value > maximum:
             raise serializers.ValidationError(f"wait is at most {maximum} seconds, got {value:g}.")
         return value
-
-
-class OriginalSerializer(serializers.Serializer):
-    width = serializers.IntegerField(min_value=1)
-    height = serializers.IntegerField(min_value=1)
-    format = serializers.CharField(max_length=16)
-
-
-class VariantSerializer(serializers.Serializer):
-    name = serializers.RegexField(r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=64)
-    key = serializers.CharField(max_length=1024)
-    width = serializers.IntegerField(min_value=1)
-    height = serializers.IntegerField(min_value=1)
-    format = serializers.CharField(max_length=16)
-    size = serializers.IntegerField(min_value=1)
-
-
-class ErrorSerializer(serializers.Serializer):
-    code = serializers.ChoiceField(choices=sorted(ERROR_CODES))
-    message = serializers.CharField(max_length=500, allow_blank=True, required=False, default="")
-
-
-class ObjectSerializer(serializers.Serializer):
-    """The version of the original the report is about (from the processor's HEAD)."""
-
-    size = serializers.IntegerField(min_value=0)
-    etag = serializers.CharField(max_length=128)
-
-
-class CallbackInputSerializer(serializers.Serializer):
-    """The processor's report (``../shared/API.md``, callback body, plus ``id`` and ``object``).
-
-    ``id`` must be the upload id of the URL (the signature covers the body,
-    not the URL, so this binds a signed report to its upload: a captured
-    callback cannot be replayed against another upload). ``completed``
-    requires ``original`` and at least one variant, every variant key under
-    ``<VARIANT_PREFIX><id>/``; ``failed`` requires ``error``. The URL's
-    upload id comes in the context as ``upload_id``.
-    """
-
-    id = serializers.UUIDField()
-    status = serializers.ChoiceField(choices=CALLBACK_STATUSES)
-    object = ObjectSerializer(required=False)
-    original = OriginalSerializer(required=False)
-    variants = VariantSerializer(many=True, required=False)
-    error = ErrorSerializer(required=False)
-
-    def validate_id(self, value):
-        if value != self.context["upload_id"]:
-            raise serializers.ValidationError("The body's id is not the upload of this URL.")
-        return value
-
-    def validate(self, attrs: dict) -> dict:
-        status = attrs["status"]
-        if status == "completed":
-            if "original" not in attrs:
-                raise serializers.ValidationError({"original": "A completed callback must describe the original."})
-            variants = attrs.get("variants") or []
-            if not variants:
-                raise serializers.ValidationError({"variants": "A completed callback must list its variants."})
-            names = [v["name"] for v in variants]
-            if len(set(names)) != len(names):
-                raise serializers.ValidationError({"variants": "Variant names must be unique."})
-            prefix = f"{uploads_settings.VARIANT_PREFIX}{self.context['upload_id']}/"
-            for variant in variants:
-                key = variant["key"]
-                if not key.startswith(prefix) or ".." in key or "/" in key[len(prefix):]:
-                    raise serializers.ValidationError(
-                        {"variants": f"Variant key {key!r} must lie directly under {prefix!r}."}
-                    )
-        elif status == "failed" and "error" not in attrs:
-            raise serializers.ValidationError({"error": "A failed callback must carry an error code."})
-        return attrs

@@ -3,7 +3,7 @@
 from django.urls import path
 
 from .local_upload import local_upload
-from .views import UploadCallbackApi, UploadCreateApi, upload_status
+from .views import UploadCreateApi, upload_callback, upload_status
 
 app_name = "realtime_uploads"
 
@@ -11,5 +11,5 @@ urlpatterns = [
     path("uploads/", UploadCreateApi.as_view(), name="upload-create"),
     path("uploads/local/", local_upload, name="local-upload"),
     path("uploads/<str:upload_id>/", upload_status, name="upload-status"),
-    path("uploads/<str:upload_id>/callback/", UploadCallbackApi.as_view(), name="upload-callback"),
+    path("uploads/<str:upload_id>/callback/", upload_callback, name="upload-callback"),
 ]

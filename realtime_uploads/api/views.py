@@ -1,34 +1,34 @@
-"""REST endpoints of ``../shared/API.md``: presign, callback, status (with long-poll).
+"""REST endpoints of the contract (README, "API"): presign, callback, status (with long-poll).
 
 Each view validates with an input serializer, calls a service or selector,
 and answers with the event (:func:`realtime_uploads.events.upload_event`).
+
+Presign is a DRF view, so projects choose who may presign with DRF's
+permission classes and throttles. The callback and the status GET are the
+push path: plain async Django views over :mod:`realtime_uploads.api.push`,
+whose database work runs on the bounded executor of
+:mod:`realtime_uploads.database` (no connection held while waiting, 503 with
+``Retry-After`` at once when the process is saturated, which the processor's
+retry honours). :mod:`realtime_uploads.asgi` serves the same endpoints ahead
+of Django's middleware when the project's ``asgi.py`` installs it.
 """
 
 from __future__ import annotations
 
-import asyncio
-
 from asgiref.sync import sync_to_async
-from channels.layers import get_channel_layer
+from django.db import connections
 from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import status as http
-from rest_framework.exceptions import APIException, NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .. import services
 from ..backends import get_backend
-from ..conf import uploads_settings
-from ..events import group_name, upload_event
-from ..models import Upload
-from ..selectors import parse_upload_id, upload_get, upload_is_viewable
-from ..signing import SIGNATURE_HEADER, SignatureError, make_subscribe_token, verify_callback
-from .serializers import CallbackInputSerializer, PresignInputSerializer, StatusQuerySerializer
-
-
-class Conflict(APIException):
-    status_code = http.HTTP_409_CONFLICT
-    default_code = "illegal_transition"
+from ..selectors import parse_upload_id
+from ..signing import SIGNATURE_HEADER, check_subscribe_token, make_subscribe_token
+from . import push
+from .serializers import PresignInputSerializer
 
 
 class UploadCreateApi(APIView):
@@ -61,104 +61,47 @@ class UploadCreateApi(APIView):
         )
 
 
-class UploadCallbackApi(APIView):
-    """``POST /api/uploads/<id>/callback/``: the processor reports progress.
+def _json(answer: push.Answer) -> JsonResponse:
+    response = JsonResponse(answer.body, status=answer.status, safe=False)
+    for name, value in answer.headers.items():
+        response[name] = value
+    return response
 
-    The ``X-Upload-Signature`` header is verified before the id or the body is
-    looked at, so an unsigned caller learns nothing (401). Then: 404 unknown
-    id, 400 bad body, 409 illegal transition, else 200 with the snapshot
-    (also for a repeat of the status already reached: nothing is published).
+
+@csrf_exempt  # authorised by the HMAC signature, not by a session
+async def upload_callback(request: HttpRequest, upload_id: str) -> JsonResponse:
+    """``POST /api/uploads/<id>/callback/``: the processor reports progress (:func:`push.callback`).
+
+    401 missing/invalid/stale signature (checked before anything else), 404
+    unknown id, 400 bad body naming the field, 409 illegal transition or
+    another object version, 503 + ``Retry-After`` when saturated, else 200
+    with the snapshot (idempotent repeats included).
     """
-
-    authentication_classes = ()
-    permission_classes = ()
-    throttle_classes = ()
-
-    def post(self, request, upload_id: str):
-        try:
-            verify_callback(
-                request.body,
-                request.headers.get(SIGNATURE_HEADER),
-                uploads_settings.CALLBACK_SECRETS,
-                tolerance=uploads_settings.CALLBACK_TOLERANCE,
-            )
-        except SignatureError as exc:
-            return Response({"detail": exc.message, "code": exc.code}, status=http.HTTP_401_UNAUTHORIZED)
-        uid = parse_upload_id(upload_id)
-        if uid is None or not Upload.objects.filter(pk=uid).exists():
-            raise NotFound("No upload has that id.")
-        body = CallbackInputSerializer(data=request.data, context={"upload_id": uid})
-        body.is_valid(raise_exception=True)
-        data = body.validated_data
-        etag = data.get("object", {}).get("etag", "")
-        try:
-            if data["status"] == "processing":
-                result = services.upload_mark_processing(upload_id=uid, object_etag=etag)
-            elif data["status"] == "completed":
-                result = services.upload_mark_completed(
-                    upload_id=uid, original=data["original"], variants=data["variants"], object_etag=etag
-                )
-            else:
-                result = services.upload_mark_failed(upload_id=uid, error_code=data["error"]["code"],
-                                                     error_message=data["error"]["message"], object_etag=etag)
-        except services.IllegalTransition as exc:
-            raise Conflict(str(exc)) from exc
-        except services.UploadNotFound as exc:
-            raise NotFound("No upload has that id.") from exc
-        return Response(upload_event(result.upload))
-
-
-def _error(status: int, detail: str, **extra) -> JsonResponse:
-    return JsonResponse({"detail": detail, **extra}, status=status)
-
-
-def _snapshot(upload_id):
-    upload = upload_get(upload_id)
-    return None if upload is None else upload_event(upload)
+    if request.method != "POST":
+        return _json(push.Answer(405, {"detail": f'Method "{request.method}" not allowed.'}, {"Allow": "POST"}))
+    return _json(await push.callback(upload_id, request.body, request.headers.get(SIGNATURE_HEADER)))
 
 
 async def upload_status(request: HttpRequest, upload_id: str) -> JsonResponse:
-    """``GET /api/uploads/<id>/``: the snapshot, or a long-poll with ``since`` and ``wait``.
+    """``GET /api/uploads/<id>/``: the snapshot, or a long-poll with ``since`` and ``wait`` (:func:`push.status`).
 
     Authorised for the owner's session or ``?token=``. With ``since`` (a seq)
     and ``wait`` (seconds, at most ``LONG_POLL_MAX_WAIT``) it answers as soon
-    as the upload's seq exceeds ``since``, else after ``wait`` with the
-    current snapshot. The wait listens on the upload's channel-layer group,
-    so it answers within milliseconds of the change. 400 bad query, 403 not
-    authorised, 404 unknown id. (An async Django view: a sync one would
-    hold a worker thread for the whole wait.)
+    as the upload's seq exceeds ``since`` (or it is terminal), else after
+    ``wait`` with the current snapshot. A waiting long-poll holds no database
+    connection; past ``LONG_POLL_MAX_WAITERS`` per process, or with the
+    database queue full, it is 503 + ``Retry-After``. 400 bad query, 403 not
+    authorised, 404 unknown id.
     """
     uid = parse_upload_id(upload_id)
     if uid is None:
-        return _error(404, "No upload has that id.")
-    query = StatusQuerySerializer(data=request.GET.dict())
-    if not query.is_valid():
-        return JsonResponse(query.errors, status=400)
-    params = query.validated_data
-    upload = await sync_to_async(upload_get)(uid)
-    if upload is None:
-        return _error(404, "No upload has that id.")
-    user = await request.auser()
-    if not await sync_to_async(upload_is_viewable)(upload, user=user, token=params.get("token")):
-        return _error(403, "Not authorised to follow this upload.")
-    event = await sync_to_async(upload_event)(upload)
-    since, wait = params.get("since"), params.get("wait", 0)
-    layer = get_channel_layer()
-    if since is None or not wait or event["seq"] > since or upload.is_terminal or layer is None:
-        return JsonResponse(event)
-    channel = await layer.new_channel()
-    await layer.group_add(group_name(uid), channel)
-    try:
-        event = await sync_to_async(_snapshot)(uid)  # a change may have landed before we joined
-        if event is not None and event["seq"] <= since:
-            try:
-                await asyncio.wait_for(layer.receive(channel), timeout=wait)
-            except TimeoutError:
-                pass
-            event = await sync_to_async(_snapshot)(uid)
-    finally:
-        await layer.group_discard(group_name(uid), channel)
-    if event is None:  # deleted while we waited
-        return _error(404, "No upload has that id.")
-    return JsonResponse(event)
-
+        return _json(push.Answer(404, {"detail": push.NOT_FOUND}))
+    query, invalid = push.status_query(request.GET.dict())
+    if invalid is not None:
+        return _json(invalid)
+    token_ok = check_subscribe_token(query.get("token"), str(uid))
+    user = None
+    if not token_ok:  # the session is read in this request's thread: give its connection back before waiting
+        user = await request.auser()
+        await sync_to_async(connections.close_all)()
+    return _json(await push.status(upload_id, query, token_ok=token_ok, user=user))

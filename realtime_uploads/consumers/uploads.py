@@ -2,54 +2,84 @@
 
 Transport only: authorisation and reads go through selectors, the event
 through :func:`realtime_uploads.events.upload_event`. On accept the consumer
-joins the upload's group *first* and then sends the snapshot, so a change
+joins the upload's group *first* and then reads the snapshot, so a change
 committed in between arrives as a push and none is lost; pushes whose
-``seq`` is not newer than what was sent are dropped.
+``seq`` is not newer than what was sent are dropped (and so are the
+snapshots :mod:`realtime_uploads.resync` re-sends after a Redis reconnect,
+unless they are news).
+
+The accept path is what a reconnect storm after a restart costs, so it is
+short: the subscribe token is checked without the database; one database
+read (the upload, and its variants only once it is completed) runs on the
+bounded executor of :mod:`realtime_uploads.database`; a socket that can be
+neither owner nor token holder is refused before it joins anything. When the
+database queue is full or Redis cannot be reached, the socket is closed with
+1013 "Try Again Later" (RFC 6455 section 7.4.2, IANA registry) and the client
+reconnects with backoff: never 1011.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
+from typing import Any
 from urllib.parse import parse_qs
 
-from channels.db import database_sync_to_async
+from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
+from .. import database
 from ..events import group_name, upload_event
-from ..selectors import parse_upload_id, upload_get, upload_is_viewable
+from ..models import Status, Upload
+from ..selectors import parse_upload_id, upload_is_viewable
+from ..signing import check_subscribe_token
+
+logger = logging.getLogger(__name__)
 
 CLOSE_MALFORMED_ID = 4400
 CLOSE_FORBIDDEN = 4403
 CLOSE_NOT_FOUND = 4404
+CLOSE_TRY_AGAIN = 1013
+#: Longest wait for the channel layer while accepting, seconds.
+LAYER_TIMEOUT = 5.0
 
 
-@database_sync_to_async
-def _refusal(upload_id, user, token) -> int | None:
-    """The close code refusing this subscriber, or None if they may follow the upload."""
-    upload = upload_get(upload_id)
+def snapshot_for(upload_id, user: Any, token_ok: bool) -> dict | int:
+    """The snapshot event, or the close code refusing this subscriber (4404, 4403). One or two queries."""
+    upload = Upload.objects.filter(pk=upload_id).first()
     if upload is None:
         return CLOSE_NOT_FOUND
-    if not upload_is_viewable(upload, user=user, token=token):
+    if not token_ok and not upload_is_viewable(upload, user=user, token=None):
         return CLOSE_FORBIDDEN
-    return None
-
-
-@database_sync_to_async
-def _snapshot(upload_id):
-    upload = upload_get(upload_id)
-    return None if upload is None else upload_event(upload)
+    return upload_event(upload, None if upload.status == Status.COMPLETED else ())
 
 
 class UploadConsumer(AsyncJsonWebsocketConsumer):
     """Sends the snapshot at once, then every ``upload.status`` event of one upload.
 
     Close codes: 4400 malformed id, 4403 not authorised (owner's session or
-    ``?token=`` subscribe token), 4404 unknown id. Answers ``{"type": "ping"}``
-    with ``{"type": "pong"}``.
+    ``?token=`` subscribe token), 4404 unknown id, 1013 try again later
+    (the server is overloaded or its channel layer unreachable). Answers
+    ``{"type": "ping"}`` with ``{"type": "pong"}``.
     """
 
     group: str | None = None
     seq = 0
+
+    async def dispatch(self, message):
+        """Route ``message`` to its handler.
+
+        channels' own ``dispatch`` first runs ``close_old_connections`` through
+        asgiref's single process-wide thread for every message (channels 4.2+),
+        which serialises all sockets of a process on that thread. This consumer
+        never uses the ORM on the event loop: its reads run on
+        :mod:`realtime_uploads.database`, which closes its own connections.
+        """
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     async def connect(self):
         """Authorise, join the group, then send the snapshot."""
@@ -59,23 +89,46 @@ class UploadConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=CLOSE_MALFORMED_ID)
             return
         query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
-        token = (query.get("token") or [None])[0]
-        refusal = await _refusal(upload_id, self.scope.get("user"), token)
-        if refusal is not None:
-            await self.close(code=refusal)
+        token_ok = check_subscribe_token((query.get("token") or [None])[0], str(upload_id))
+        user = self.scope.get("user")
+        may_follow = token_ok or getattr(user, "is_authenticated", False)
+        if may_follow and not await self._join(group_name(upload_id)):
             return
-        self.group = group_name(upload_id)
-        await self.channel_layer.group_add(self.group, self.channel_name)
-        event = await _snapshot(upload_id)
-        if event is None:  # deleted in between
-            await self.close(code=CLOSE_NOT_FOUND)
+        try:
+            found = await database.run(snapshot_for, upload_id, user, token_ok)
+        except database.Overloaded:
+            await self._refuse(CLOSE_TRY_AGAIN)
             return
-        await self.send_event(event)
+        if isinstance(found, int):
+            await self._refuse(found)
+            return
+        await self.send_event(found)
+
+    async def _join(self, group: str) -> bool:
+        try:
+            await asyncio.wait_for(self.channel_layer.group_add(group, self.channel_name), LAYER_TIMEOUT)
+        except Exception as exc:  # Redis down or hung: the client retries with backoff
+            logger.warning("Could not join %s (%r); closing with 1013.", group, exc)
+            await self.close(code=CLOSE_TRY_AGAIN)
+            return False
+        self.group = group
+        return True
+
+    async def _refuse(self, code: int) -> None:
+        await self._leave()
+        await self.close(code=code)
+
+    async def _leave(self) -> None:
+        group, self.group = self.group, None
+        if group is not None:
+            try:
+                await asyncio.wait_for(self.channel_layer.group_discard(group, self.channel_name), LAYER_TIMEOUT)
+            except Exception as exc:
+                logger.info("Could not leave %s cleanly: %r", group, exc)
 
     async def disconnect(self, code):
         """Leave the group."""
-        if self.group is not None:
-            await self.channel_layer.group_discard(self.group, self.channel_name)
+        await self._leave()
 
     async def receive_json(self, content, **kwargs):
         """Answer pings; say so for anything else."""
@@ -94,7 +147,7 @@ class UploadConsumer(AsyncJsonWebsocketConsumer):
             return None
 
     async def upload_status(self, event):
-        """A change pushed through the group: forward it if it is newer."""
+        """A change pushed through the group (or re-sent by a resync): forward it if it is newer."""
         await self.send_event(event)
 
     async def send_event(self, event):

@@ -1,0 +1,154 @@
+"""The callback body: parsed and checked by hand, because it is the push path's hottest code.
+
+A DRF serializer for this shape costs about 0.4 ms per callback here (it
+deep-copies its field tree on every instantiation), a tenth of what one
+daphne process has per callback at 300/s. Errors keep DRF's shape,
+``{"field": ["message", ...]}``, so the 400 names what was wrong.
+
+The body (README, "Callback")::
+
+    {"id": "<uuid, the URL's>", "status": "processing" | "completed" | "failed",
+     "object": {"size": int >= 0, "etag": str}?,
+     "original": {"width": int >= 1, "height": int >= 1, "format": str}?,
+     "variants": [{"name", "key", "width", "height", "format", "size"}]?,
+     "error": {"code": <a stable code>, "message": str}?}
+
+``completed`` requires ``original`` and at least one variant, every key
+directly under ``<VARIANT_PREFIX><id>/``; ``failed`` requires ``error``.
+Unknown keys are ignored, so processors may send more than this version reads.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+from ..processing.errors import ERROR_CODES
+
+STATUSES = ("processing", "completed", "failed")
+MAX_VARIANTS = 64
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+class BodyError(Exception):
+    """The body is not a valid callback; ``errors`` is ``{field: [message]}``."""
+
+    def __init__(self, errors: dict[str, Any]):
+        super().__init__(errors)
+        self.errors = errors
+
+
+def _int(where: str, value: Any, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{where} must be a whole number >= {minimum}, got {value!r}.")
+    return value
+
+
+def _str(where: str, value: Any, max_length: int) -> str:
+    if not isinstance(value, str) or not value or len(value) > max_length:
+        raise ValueError(f"{where} must be a non-empty string of at most {max_length} characters.")
+    return value
+
+
+def _object(where: str, value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ValueError(f"{where} must be an object.")
+    return value
+
+
+def _variant(index: int, value: Any, prefix: str) -> dict[str, Any]:
+    where = f"variants[{index}]"
+    value = _object(where, value)
+    name = _str(f"{where}.name", value.get("name"), 64)
+    if not _NAME.fullmatch(name):
+        raise ValueError(f"{where}.name must be an identifier such as 'thumb', got {name!r}.")
+    key = _str(f"{where}.key", value.get("key"), 1024)
+    if not key.startswith(prefix) or ".." in key or "/" in key[len(prefix):] or key == prefix:
+        raise ValueError(f"Variant key {key!r} must lie directly under {prefix!r}.")
+    return {
+        "name": name, "key": key,
+        "width": _int(f"{where}.width", value.get("width"), 1),
+        "height": _int(f"{where}.height", value.get("height"), 1),
+        "format": _str(f"{where}.format", value.get("format"), 16),
+        "size": _int(f"{where}.size", value.get("size"), 1),
+    }
+
+
+def _field(errors: dict[str, list[str]], name: str, parse, *args) -> Any:
+    try:
+        return parse(*args)
+    except ValueError as exc:
+        errors[name] = [str(exc)]
+        return None
+
+
+def parse_callback(payload: Any, *, upload_id: uuid.UUID, variant_prefix: str) -> dict[str, Any]:
+    """The validated body (only the known keys). Raises :class:`BodyError` naming each bad field."""
+    if not isinstance(payload, dict):
+        raise BodyError({"detail": ["The body must be a JSON object."]})
+    errors: dict[str, list[str]] = {}
+    data: dict[str, Any] = {}
+    raw_id = payload.get("id")
+    try:
+        if uuid.UUID(str(raw_id)) != upload_id or not isinstance(raw_id, str):
+            errors["id"] = ["The body's id is not the upload of this URL."]
+    except ValueError:
+        errors["id"] = ["This field is required."] if raw_id is None else ["The body's id must be the upload's UUID."]
+    status = payload.get("status")
+    if status not in STATUSES:
+        errors["status"] = [f"status must be one of {', '.join(STATUSES)}, got {status!r}."]
+    data["status"] = status
+    if "object" in payload:
+        data["object"] = _field(errors, "object", _parse_object, payload["object"])
+    if "original" in payload:
+        data["original"] = _field(errors, "original", _parse_original, payload["original"])
+    if "variants" in payload:
+        data["variants"] = _field(errors, "variants", _parse_variants, payload["variants"],
+                                  f"{variant_prefix}{upload_id}/")
+    if "error" in payload:
+        data["error"] = _field(errors, "error", _parse_error, payload["error"])
+    if not errors:
+        if status == "completed":
+            if not data.get("original"):
+                errors["original"] = ["A completed callback must describe the original."]
+            if not data.get("variants"):
+                errors["variants"] = ["A completed callback must list its variants."]
+        elif status == "failed" and not data.get("error"):
+            errors["error"] = ["A failed callback must carry an error code."]
+    if errors:
+        raise BodyError(errors)
+    return data
+
+
+def _parse_object(value: Any) -> dict[str, Any]:
+    value = _object("object", value)
+    return {"size": _int("object.size", value.get("size"), 0), "etag": _str("object.etag", value.get("etag"), 128)}
+
+
+def _parse_original(value: Any) -> dict[str, Any]:
+    value = _object("original", value)
+    return {"width": _int("original.width", value.get("width"), 1),
+            "height": _int("original.height", value.get("height"), 1),
+            "format": _str("original.format", value.get("format"), 16)}
+
+
+def _parse_variants(value: Any, prefix: str) -> list[dict[str, Any]]:
+    if not isinstance(value, list) or len(value) > MAX_VARIANTS:
+        raise ValueError(f"variants must be a list of at most {MAX_VARIANTS} variants.")
+    variants = [_variant(i, v, prefix) for i, v in enumerate(value)]
+    names = [v["name"] for v in variants]
+    if len(set(names)) != len(names):
+        raise ValueError("Variant names must be unique.")
+    return variants
+
+
+def _parse_error(value: Any) -> dict[str, str]:
+    value = _object("error", value)
+    code = value.get("code")
+    if code not in ERROR_CODES:
+        raise ValueError(f"error.code must be one of {', '.join(sorted(ERROR_CODES))}, got {code!r}.")
+    message = value.get("message", "")
+    if not isinstance(message, str) or len(message) > 500:
+        raise ValueError("error.message must be a string of at most 500 characters.")
+    return {"code": code, "message": message}

@@ -1,0 +1,85 @@
+"""A state change in one statement: ``UPDATE … WHERE <the change is legal now> RETURNING *``.
+
+The services' general path locks the row (``SELECT … FOR UPDATE``), decides,
+then writes: four round trips with ``BEGIN`` and ``COMMIT``, and two ORM
+queries to compile, which was a third of a callback's cost. Almost every
+callback is a legal next step, so :func:`apply_if_legal` first tries that
+as one conditional ``UPDATE`` whose ``WHERE`` is the transition table and
+the object-version pin: the database applies it atomically or not at all.
+When no row matches (unknown id, an idempotent repeat, an illegal step,
+another object version) it returns None and the caller takes the general
+path, which decides under the lock what the answer is. So the outcome is
+the same either way; only the cost differs.
+
+PostgreSQL and SQLite (3.35+) support ``UPDATE … RETURNING``; other
+databases always take the general path. Like ``QuerySet.update()``, this
+sends no ``pre_save`` / ``post_save`` signals (the app's own signals,
+:mod:`realtime_uploads.signals`, are sent either way).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.db import connections, router
+from django.utils import timezone
+
+from .models import TRANSITIONS, Upload
+
+VENDORS = frozenset({"postgresql", "sqlite"})
+
+
+def _converters(connection) -> list[list]:
+    """Per column of the model, the converters the ORM would apply to a value read from the database."""
+    table = Upload._meta.db_table
+    return [
+        connection.ops.get_db_converters(field.get_col(table)) + field.get_db_converters(connection)
+        for field in Upload._meta.concrete_fields
+    ]
+
+
+def apply_if_legal(upload_id: uuid.UUID, to: str, *, object_etag: str, changes: dict[str, Any]) -> Upload | None:
+    """Move the upload to ``to`` if that is legal now; the changed upload, or None if nothing matched.
+
+    ``changes`` are extra model fields to set (``error_code``, ``original_width``, …).
+    ``seq`` grows by one, ``updated_at`` is now, and an ``object_etag`` given
+    pins the version when none is pinned yet (and must equal a pinned one).
+    Run it inside the caller's transaction when more is written with it.
+    """
+    connection = connections[router.db_for_write(Upload)]
+    if connection.vendor not in VENDORS:
+        return None
+    meta, qn = Upload._meta, connection.ops.quote_name
+    allowed_from = sorted(status for status, nexts in TRANSITIONS.items() if to in nexts)
+    if not allowed_from:
+        return None
+    values = {"status": to, "updated_at": timezone.now(), **changes}
+    assignments, params = [], []
+    for name, value in values.items():
+        field = meta.get_field(name)
+        assignments.append(f"{qn(field.column)} = %s")
+        params.append(field.get_db_prep_save(value, connection))
+    assignments.append(f"{qn('seq')} = {qn('seq')} + 1")
+    where = [f"{qn(meta.pk.column)} = %s", f"{qn('status')} IN ({', '.join(['%s'] * len(allowed_from))})"]
+    where_params: list[Any] = [meta.pk.get_db_prep_value(upload_id, connection), *allowed_from]
+    if object_etag:
+        assignments.append(f"{qn('object_etag')} = %s")
+        params.append(object_etag)
+        where.append(f"({qn('object_etag')} = '' OR {qn('object_etag')} = %s)")
+        where_params.append(object_etag)
+    fields = meta.concrete_fields
+    # Identifiers come from the model and are quoted; every value is a bound parameter.
+    returning = ", ".join(qn(f.column) for f in fields)
+    sql = f"UPDATE {qn(meta.db_table)} SET {', '.join(assignments)} WHERE {' AND '.join(where)} RETURNING {returning}"  # noqa: S608, E501
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, *where_params])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    converted = []
+    for field, value, converters in zip(fields, row, _converters(connection), strict=True):
+        for convert in converters:
+            value = convert(value, field.get_col(meta.db_table), connection)
+        converted.append(value)
+    return Upload.from_db(connection.alias, [f.attname for f in fields], converted)

@@ -1,0 +1,131 @@
+"""Database work from async code: one small, bounded thread pool per process.
+
+The async parts of the app (the callback view, the status long-poll, the
+socket consumer, the resync after a Redis reconnect) never touch the ORM on
+the event loop and never use a thread per request. They call :func:`run`:
+
+- at most ``DB_THREADS`` calls run at once, so these paths hold at most that
+  many database connections per process, however many sockets are open or
+  long-polls wait;
+- every call closes its connection, or hands it back to the pool, when it
+  returns (``close_old_connections``, as Django does at the end of a
+  request), so an idle socket or a waiting long-poll holds none;
+- at most ``DB_MAX_QUEUED`` calls wait for a thread; past that :func:`run`
+  raises :class:`Overloaded` at once, and callers answer 503 with
+  ``Retry-After`` (HTTP) or close with 1013 "Try Again Later" (WebSocket,
+  RFC 6455 section 7.4.2 and the IANA close-code registry) instead of
+  queueing for minutes.
+
+Events a service publishes inside a call (``transaction.on_commit``) are not
+sent from the worker thread: they are handed back with the result and sent
+on the event loop (:func:`realtime_uploads.events.send_event`), which saves a
+thread hop per event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+from django.db import close_old_connections
+
+T = TypeVar("T")
+
+_local = threading.local()
+
+
+class Overloaded(Exception):
+    """More database calls are waiting than ``DB_MAX_QUEUED``; try again after ``retry_after`` seconds."""
+
+    retry_after = 1
+
+    def __init__(self, waiting: int):
+        super().__init__(f"{waiting} database calls are already waiting; try again shortly.")
+        self.waiting = waiting
+
+
+class DatabaseExecutor:
+    """``threads`` worker threads; at most ``threads + max_queued`` calls admitted at once."""
+
+    def __init__(self, *, threads: int, max_queued: int):
+        self.threads = threads
+        self.max_queued = max_queued
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="realtime-uploads-db")
+        self._lock = threading.Lock()
+        self._admitted = 0
+
+    @property
+    def admitted(self) -> int:
+        """Calls running or waiting for a thread now."""
+        return self._admitted
+
+    async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run ``fn(*args, **kwargs)`` on a worker thread; send the events it published.
+
+        Raises :class:`Overloaded` without queueing when the queue is full,
+        and whatever ``fn`` raises.
+        """
+        with self._lock:
+            if self._admitted >= self.threads + self.max_queued:
+                raise Overloaded(self._admitted - self.threads)
+            self._admitted += 1
+        try:
+            loop = asyncio.get_running_loop()
+            result, events = await loop.run_in_executor(self._pool, functools.partial(_call, fn, args, kwargs))
+        finally:
+            with self._lock:
+                self._admitted -= 1
+        if events:
+            from .events import send_events
+
+            await send_events(events)
+        return result
+
+    def shutdown(self) -> None:
+        """Let running calls finish; refuse new ones."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _call(fn: Callable[..., T], args: tuple, kwargs: dict) -> tuple[T, list[dict]]:
+    _local.events = events = []
+    close_old_connections()
+    try:
+        return fn(*args, **kwargs), events
+    finally:
+        _local.events = None
+        close_old_connections()
+
+
+def collecting_events() -> list[dict] | None:
+    """Inside :func:`run`: the list that events published now are handed back in; else None."""
+    return getattr(_local, "events", None)
+
+
+_executor: DatabaseExecutor | None = None
+_executor_lock = threading.Lock()
+
+
+def get_executor() -> DatabaseExecutor:
+    """This process's executor, sized by ``DB_THREADS`` and ``DB_MAX_QUEUED`` (rebuilt when they change)."""
+    global _executor
+    from .conf import uploads_settings
+
+    threads, queued = uploads_settings.DB_THREADS, uploads_settings.DB_MAX_QUEUED
+    executor = _executor
+    if executor is None or (executor.threads, executor.max_queued) != (threads, queued):
+        with _executor_lock:
+            executor = _executor
+            if executor is None or (executor.threads, executor.max_queued) != (threads, queued):
+                if executor is not None:
+                    executor.shutdown()
+                executor = _executor = DatabaseExecutor(threads=threads, max_queued=queued)
+    return executor
+
+
+async def run(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run ``fn`` on this process's database executor (see the module docstring). Raises Overloaded."""
+    return await get_executor().run(fn, *args, **kwargs)

@@ -1,0 +1,116 @@
+"""Long-poll: wait for an upload's next change while holding no database connection.
+
+:func:`wait_for_change` joins the upload's channel-layer group, reads the
+snapshot once on the bounded executor of :mod:`realtime_uploads.database`
+(which returns the connection at once), and then waits on the layer: the
+pushed event itself is the answer, so a wake-up costs no query. A change
+committed between the join and the read is in the read; one committed after
+it arrives as a push. If the channel layer cannot be reached the wait
+degrades to one read a second, still without a connection held in between.
+
+Waiting long-polls are counted per process; past ``LONG_POLL_MAX_WAITERS``
+:class:`TooManyWaiters` tells the view to answer 503 with ``Retry-After``
+(RFC 9110 section 10.2.3) at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import uuid
+from typing import Any
+
+from channels.layers import get_channel_layer
+
+from . import database
+from .events import EVENT_TYPE, group_name, upload_event
+from .models import TERMINAL_STATUSES, Status, Upload
+
+logger = logging.getLogger(__name__)
+
+#: Longest wait for the channel layer to join or leave a group, seconds.
+LAYER_TIMEOUT = 5.0
+#: Seconds between reads when the channel layer is unreachable.
+POLL_EVERY = 1.0
+
+
+class TooManyWaiters(Exception):
+    """This process already has ``LONG_POLL_MAX_WAITERS`` long-polls waiting; retry after ``retry_after`` s."""
+
+    retry_after = 1
+
+
+class _Waiters:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.count = 0
+
+    def admit(self) -> None:
+        from .conf import uploads_settings
+
+        with self.lock:
+            if self.count >= uploads_settings.LONG_POLL_MAX_WAITERS:
+                raise TooManyWaiters(f"{self.count} long-polls are already waiting here; try again shortly.")
+            self.count += 1
+
+    def release(self) -> None:
+        with self.lock:
+            self.count -= 1
+
+
+waiters = _Waiters()
+
+
+def read_snapshot(upload_id: uuid.UUID) -> dict[str, Any] | None:
+    """The upload's event (one query, two once completed), or None if there is no such upload."""
+    upload = Upload.objects.filter(pk=upload_id).first()
+    if upload is None:
+        return None
+    return upload_event(upload, None if upload.status == Status.COMPLETED else ())
+
+
+def _settled(event: dict[str, Any] | None, since: int) -> bool:
+    return event is None or event["seq"] > since or event["status"] in TERMINAL_STATUSES
+
+
+async def wait_for_change(upload_id: uuid.UUID, *, since: int, wait: float) -> dict[str, Any] | None:
+    """The upload's event as soon as its ``seq`` exceeds ``since`` (or it is terminal), else after ``wait`` s.
+
+    Returns None if the upload does not exist (any more). Raises
+    :class:`TooManyWaiters` and :class:`~realtime_uploads.database.Overloaded`
+    (both mean: answer 503 with ``Retry-After``).
+    """
+    waiters.admit()
+    layer, channel, group = get_channel_layer(), None, group_name(upload_id)
+    try:
+        if layer is not None:
+            try:
+                channel = await asyncio.wait_for(layer.new_channel(), LAYER_TIMEOUT)
+                await asyncio.wait_for(layer.group_add(group, channel), LAYER_TIMEOUT)
+            except Exception as exc:
+                logger.warning("Long-poll for %s cannot use the channel layer (%r); reading every %.0f s.",
+                               upload_id, exc, POLL_EVERY)
+                channel = None
+        event = await database.run(read_snapshot, upload_id)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait
+        while not _settled(event, since) and (remaining := deadline - loop.time()) > 0:
+            if channel is None:
+                await asyncio.sleep(min(POLL_EVERY, remaining))
+                event = await database.run(read_snapshot, upload_id)
+                continue
+            try:
+                message = await asyncio.wait_for(layer.receive(channel), remaining)
+            except TimeoutError:
+                break
+            if message.get("type") == EVENT_TYPE and message.get("seq", 0) > event["seq"]:
+                event = message
+        return event
+    finally:
+        waiters.release()
+        if channel is not None:
+            try:
+                await asyncio.wait_for(layer.group_discard(group, channel), LAYER_TIMEOUT)
+            except Exception as exc:
+                logger.info("Long-poll could not leave %s cleanly: %r", group, exc)
