@@ -1,0 +1,65 @@
+"""After the channel layer may have missed messages: re-send every local subscriber the truth.
+
+The database is the source of truth and the channel layer only carries news
+of it (the same idea as Centrifugo's stream recovery: a client that may have
+missed publications re-reads the state instead of trusting the stream). When
+a Redis subscriber connection comes back, whatever was published while it
+was away is gone, so :func:`on_reconnect` reads the current snapshot of
+every upload this process has subscribers for, in batches of
+:data:`BATCH` (one query for the uploads, one for their variants), and puts
+each on its group's local channels. Consumers forward it only if its ``seq``
+is newer than what they sent, so subscribers that missed nothing see
+nothing; waiting long-polls wake up and answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from . import database
+from .events import GROUP_PREFIX, upload_event
+from .selectors import parse_upload_id
+
+logger = logging.getLogger(__name__)
+
+BATCH = 500
+
+
+def _snapshots(ids: list) -> dict[str, dict[str, Any]]:
+    from .models import Upload
+
+    uploads = Upload.objects.filter(pk__in=ids).prefetch_related("variants")
+    return {str(upload.pk): upload_event(upload) for upload in uploads}
+
+
+async def resync(layer: Any) -> int:
+    """Deliver a fresh snapshot to every local subscriber of ``layer``; returns how many uploads were read.
+
+    ``layer`` offers ``local_groups()`` and ``deliver_local(group, message)``
+    (:class:`realtime_uploads.layers.RedisPubSubLoopLayer`). A full database
+    queue (:class:`~realtime_uploads.database.Overloaded`) is waited out, not
+    given up on.
+    """
+    ids = [uid for group in layer.local_groups() if group.startswith(GROUP_PREFIX)
+           if (uid := parse_upload_id(group[len(GROUP_PREFIX):])) is not None]
+    read = 0
+    for start in range(0, len(ids), BATCH):
+        batch = ids[start : start + BATCH]
+        while True:
+            try:
+                events = await database.run(_snapshots, batch)
+                break
+            except database.Overloaded as exc:
+                await asyncio.sleep(exc.retry_after)
+        for event in events.values():
+            layer.deliver_local(f"{GROUP_PREFIX}{event['id']}", event)
+        read += len(events)
+    return read
+
+
+async def on_reconnect(layer: Any) -> None:
+    """The ``on_reconnect`` hook of :class:`realtime_uploads.layers.RedisPubSubChannelLayer`."""
+    count = await resync(layer)
+    logger.info("Channel layer reconnected: re-sent the snapshots of %d upload(s) to local subscribers.", count)
