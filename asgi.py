@@ -1,7 +1,10 @@
 """The ASGI application: ``daphne asgi:application``.
 
-HTTP goes to Django; WebSockets pass the Origin check against ALLOWED_HOSTS,
-get ``scope["user"]`` from the session, and are routed to the consumers.
+HTTP goes to Django, except the push path (signed processing callbacks and
+long-polls carrying their subscribe token), which ``push_path`` answers on
+the event loop ahead of Django's middleware; WebSockets pass the Origin
+check against ALLOWED_HOSTS, get ``scope["user"]`` from the session, and
+are routed to the consumers.
 """
 
 import os
@@ -15,11 +18,16 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from realtime_uploads.asgi import push_path  # noqa: E402
+from realtime_uploads.backends import start_backend  # noqa: E402
 from realtime_uploads.consumers.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        "http": push_path(django_asgi_app),
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )
+# The local backend's in-process processor and its sweep start with the server, so uploads a
+# previous process left unfinished are processed now (a no-op for the s3 backend).
+start_backend()

@@ -1,16 +1,18 @@
 """Settings of the runnable service (``make demo``, docker-compose, a plain host).
 
-Driven by the environment variables of ``../shared/API.md``; every default
-is the embedded demo: SQLite, in-memory channel layer, the local backend
-and the in-process processor. ``manage.py check --deploy`` flags what a
-production deploy must change.
+Driven by the environment variables listed in the README ("Environment");
+every default is the embedded demo: SQLite, in-memory channel layer, the
+local backend and the in-process processor. ``manage.py check --deploy``
+flags what a production deploy must change.
 """
 
+import importlib.util
 import os
 from pathlib import Path
 
 import dj_database_url
 
+from realtime_uploads.layers import channel_layer_settings, sentinels_from_string
 from realtime_uploads.processing.config import settings_from_env
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -89,13 +91,27 @@ SQLITE_OPTIONS = {
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {**SQLITE_OPTIONS, **DATABASES["default"].get("OPTIONS", {})}
+elif "postgresql" in DATABASES["default"]["ENGINE"] and importlib.util.find_spec("psycopg_pool"):
+    # Django's psycopg pool (5.1+): a request borrows a connection and gives it back when it ends,
+    # instead of connecting afresh (~10 ms here) and holding one per thread. max_size bounds what one
+    # process takes from PostgreSQL's max_connections; waiting longer than `timeout` s is an error.
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 2,
+        "max_size": int(os.environ.get("DATABASE_POOL_MAX_SIZE", "16")),
+        "timeout": 10,
+        "max_idle": 300,
+    }
 
-if os.environ.get("REDIS_URL"):
+if os.environ.get("REDIS_URL") or os.environ.get("REDIS_SENTINELS"):
+    # Pub/Sub by default: one PUBLISH per event, no capacity to overflow, and every socket
+    # re-sent the truth after a Redis reconnect (realtime_uploads.layers / .resync).
     CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [os.environ["REDIS_URL"]]},
-        }
+        "default": channel_layer_settings(
+            os.environ.get("REDIS_URL"),
+            layer=os.environ.get("REALTIME_UPLOADS_CHANNEL_LAYER", "pubsub"),
+            sentinels=list(sentinels_from_string(os.environ.get("REDIS_SENTINELS", ""))),
+            sentinel_master=os.environ.get("REDIS_SENTINEL_MASTER"),
+        )
     }
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
@@ -140,7 +156,8 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "loggers": {"realtime_uploads": {"handlers": ["console"], "level": "INFO"}},
+    # Not propagated: daphne gives the root logger a handler too, and every line would print twice.
+    "loggers": {"realtime_uploads": {"handlers": ["console"], "level": "INFO", "propagate": False}},
 }
 
 STATE_DIR.mkdir(parents=True, exist_ok=True)

@@ -26,10 +26,22 @@ def get_backend() -> StorageBackend:
     return backend
 
 
+def start_backend() -> StorageBackend:
+    """Start the configured backend's background work; call it once from the server's ``asgi.py``.
+
+    With the ``local`` backend this starts the in-process processor and its
+    sweep at once, so uploads a previous process left unfinished are
+    processed without waiting for the next upload. A no-op for ``s3``.
+    """
+    backend = get_backend()
+    backend.start()
+    return backend
+
+
 def reset_backends() -> None:
-    """Drop built backends (settings changed), letting their queued work finish."""
+    """Drop built backends (settings changed), stopping their background work."""
     for backend in _cache.values():
-        backend.close()
+        backend.stop()
     _cache.clear()
 
 

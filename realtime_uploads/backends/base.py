@@ -33,5 +33,15 @@ class StorageBackend(ABC):
     def variant_url(self, key: str) -> str:
         """A URL the browser can GET the variant stored at ``key`` from."""
 
+    def object_exists(self, key: str) -> bool | None:
+        """Whether an object is stored at ``key``: True, False, or None when the backend cannot tell."""
+        return None
+
+    def start(self) -> None:  # noqa: B027 - optional hook, a no-op by default
+        """The server process started: begin any background work (the local backend's processor and sweep)."""
+
+    def stop(self) -> None:  # noqa: B027 - optional hook, a no-op by default
+        """Stop background work without waiting (shutdown began, or the settings changed)."""
+
     def close(self) -> None:  # noqa: B027 - optional hook, a no-op by default
-        """Release what the backend holds (threads, clients). Queued work still finishes."""
+        """Stop background work and wait, boundedly, for what is running."""

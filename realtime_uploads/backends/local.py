@@ -6,6 +6,13 @@ endpoint enforces that policy as S3 would, streams the file into Django's
 default storage, and hands the stored object to the in-process
 :class:`~realtime_uploads.processing.local.LocalDispatcher`, which reports
 back through the same signed HTTP callback a Lambda would use.
+
+:meth:`LocalBackend.start` (the project's ``asgi.py`` calls
+:func:`realtime_uploads.backends.start_backend`) also starts the sweep of
+:mod:`realtime_uploads.recovery`, so work a killed process left unfinished is
+done after a restart, and hooks both into the process's shutdown
+(:mod:`realtime_uploads.lifecycle`): no new work and no callback once
+shutdown begins, running jobs given ``LOCAL_SHUTDOWN_TIMEOUT`` seconds.
 """
 
 from __future__ import annotations
@@ -24,10 +31,12 @@ from django.core.files.storage import storages
 from django.urls import reverse
 from django.utils.crypto import salted_hmac
 
+from .. import lifecycle
 from ..conf import uploads_settings
 from ..processing.config import PROCESSOR_DEFAULTS, build_config
 from ..processing.local import LocalDispatcher
 from ..processing.pipeline import ObjectInfo, ProcessorConfig, StorageError
+from ..recovery import Sweeper
 from .base import StorageBackend
 from .policy import PolicyError, PostPolicy
 
@@ -109,6 +118,8 @@ class LocalBackend(StorageBackend):
         self.storage = storages["default"]
         self._lock = threading.Lock()
         self._dispatcher: LocalDispatcher | None = None
+        self._sweeper: Sweeper | None = None
+        self._closed = False
 
     @staticmethod
     def _signature(encoded_policy: str) -> str:
@@ -152,21 +163,62 @@ class LocalBackend(StorageBackend):
         saved = self.storage.save(policy.key, file)
         if saved != policy.key:  # a storage that renames instead of replacing
             raise PolicyError("InternalError", "The object could not be stored at its key.", 500)
+        # Declined when the queue is full or shutdown has begun: the object is stored and the
+        # upload pending, so the sweep (here or in the next process) dispatches it later.
         self.dispatcher.submit(policy.key)
+
+    def object_exists(self, key: str) -> bool | None:
+        """Whether the default storage holds ``key``."""
+        try:
+            return self.storage.exists(key)
+        except OSError:
+            return None
 
     @property
     def dispatcher(self) -> LocalDispatcher:
+        """The in-process processor, created on first use."""
         with self._lock:
             if self._dispatcher is None:
                 self._dispatcher = LocalDispatcher(
                     store=DjangoStorageStore(self.storage),
                     config=processor_config(),
                     threads=uploads_settings.LOCAL_PROCESSOR_THREADS,
+                    max_queued=uploads_settings.LOCAL_MAX_QUEUED,
                 )
+                if self._closed:
+                    self._dispatcher.stop()
             return self._dispatcher
 
-    def close(self) -> None:
+    def start(self) -> None:
+        """Start the processor and its sweep (once), stopping both when the process shuts down."""
+        dispatcher = self.dispatcher
         with self._lock:
-            if self._dispatcher is not None:
-                self._dispatcher.shutdown(wait=False)
-                self._dispatcher = None
+            if self._sweeper is not None or self._closed:
+                return
+            self._sweeper = Sweeper(dispatcher=dispatcher, storage=self.storage,
+                                    retry_after=uploads_settings.LOCAL_RETRY_AFTER)
+            self._sweeper.start()
+        lifecycle.on_shutdown(self.stop)
+        lifecycle.at_exit(self.close)
+
+    def stop(self) -> None:
+        """Shutdown began: no new work, no more callbacks. Returns at once."""
+        with self._lock:
+            self._closed = True
+            sweeper, dispatcher = self._sweeper, self._dispatcher
+        if sweeper is not None:
+            sweeper.stop.set()
+        if dispatcher is not None:
+            dispatcher.stop()
+
+    def close(self) -> None:
+        """:meth:`stop`, then wait up to ``LOCAL_SHUTDOWN_TIMEOUT`` seconds for running jobs and the sweep."""
+        self.stop()
+        timeout = uploads_settings.LOCAL_SHUTDOWN_TIMEOUT
+        with self._lock:
+            sweeper, dispatcher = self._sweeper, self._dispatcher
+            self._sweeper = self._dispatcher = None
+        if sweeper is not None:
+            sweeper.close(timeout)
+        if dispatcher is not None:
+            dispatcher.join(timeout)
