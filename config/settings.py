@@ -155,7 +155,8 @@ if os.environ.get("AWS_ENDPOINT_URL_S3"):
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)-8s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     # Not propagated: daphne gives the root logger a handler too, and every line would print twice.
     "loggers": {"realtime_uploads": {"handlers": ["console"], "level": "INFO", "propagate": False}},
 }

@@ -32,6 +32,7 @@ import inspect
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 from channels_redis.pubsub import RedisPubSubChannelLayer as _PubSubLayer
 from channels_redis.pubsub import RedisPubSubLoopLayer as _PubSubLoopLayer
@@ -81,15 +82,15 @@ class _ShardConnection(_Shard):
         fresh = self._redis is None
         super()._ensure_redis()
         if fresh:
-            # redis-py registers pubsub.on_connect on the subscriber connection and calls it on
-            # every reconnect (never on the first connect) to re-subscribe; we run the hook after it.
-            resubscribe = self._pubsub.on_connect
+            # redis-py registers pubsub.on_connect (as a WeakMethod: it must be a bound method) on the
+            # subscriber connection and calls it on every reconnect, never the first connect, to
+            # re-subscribe; ours re-subscribes the same way, then runs the hook.
+            self._resubscribe = self._pubsub.on_connect
+            self._pubsub.on_connect = self._subscriber_reconnected
 
-            async def on_connect(connection):
-                await resubscribe(connection)
-                self._hook("on_reconnect")
-
-            self._pubsub.on_connect = on_connect
+    async def _subscriber_reconnected(self, connection: Any) -> None:
+        await self._resubscribe(connection)
+        self._hook("on_reconnect")
 
     def _hook(self, which: str) -> None:
         if which == "on_reconnect":
@@ -101,7 +102,12 @@ class _ShardConnection(_Shard):
         task.add_done_callback(self._hook_tasks.discard)
 
     def _where(self) -> str:
-        return str(self.host.get("address") or self.host.get("master_name") or self.host.get("host", "?"))
+        """The shard for log lines, without credentials."""
+        address = self.host.get("address")
+        if address:
+            parts = urlsplit(address)
+            return f"{parts.scheme}://{parts.hostname}:{parts.port or 6379}{parts.path}"
+        return str(self.host.get("master_name") or self.host.get("host", "?"))
 
     async def _do_receiving(self) -> None:
         delay = 0.1

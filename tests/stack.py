@@ -16,7 +16,11 @@ def init_argv(origin: str) -> list[str]:
     return ["python", "-m", "realtime_uploads.provision", "--bucket", BUCKET, "--queue", QUEUE, "--origin", origin]
 
 
-WEB_ARGV = ["daphne", "-b", "{host}", "-p", "{port}", "asgi:application"]
+# A listen backlog of 2048 (Twisted's default is 50: a reconnect storm after a restart overflowed it and
+# clients were reset), and the heartbeat: an idle socket is pinged every 20 s and closed if no pong
+# comes within 30 s.
+WEB_ARGV = ["daphne", "-e", "tcp:port={port}:interface={host}:backlog=2048", "--ping-interval", "20",
+            "--ping-timeout", "30", "asgi:application"]
 WORKER_ARGV = ["realtime-uploads-worker"]
 
 AWS_ENV = {"AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"}
