@@ -142,3 +142,4 @@ async def _respond(send: Any, answer: push.Answer) -> None:
 def push_path(app: Any) -> PushPath:
     """Wrap the project's Django ASGI application: ``"http": push_path(get_asgi_application())``."""
     return PushPath(app)
+

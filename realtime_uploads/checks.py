@@ -37,7 +37,8 @@ def check_settings(app_configs, **kwargs):
     if not getattr(settings, "CHANNEL_LAYERS", None):
         errors.append(Error(
             "CHANNEL_LAYERS is not configured, so no upload event can reach a WebSocket.",
-            hint="Use channels_redis.core.RedisChannelLayer (or InMemoryChannelLayer for one process).",
+            hint="Use realtime_uploads.layers.channel_layer_settings(REDIS_URL) (or InMemoryChannelLayer for one "
+                 "process).",
             id="realtime_uploads.E003",
         ))
     return errors
@@ -58,7 +59,7 @@ def _callback_host_allowed() -> bool:
 
 @register(Tags.security, deploy=True)
 def check_deploy(app_configs, **kwargs):
-    """W001 weak or demo callback secret, W002 in-memory channel layer."""
+    """W001 weak or demo callback secret, W002 in-memory layer, W003-W005 layer and database settings."""
     warnings = []
     try:
         secrets = uploads_settings.CALLBACK_SECRETS
@@ -71,12 +72,37 @@ def check_deploy(app_configs, **kwargs):
             hint='Generate one with: python -c "import secrets; print(secrets.token_urlsafe(48))"',
             id="realtime_uploads.W001",
         ))
-    backend = (getattr(settings, "CHANNEL_LAYERS", {}) or {}).get("default", {}).get("BACKEND", "")
+    layer = (getattr(settings, "CHANNEL_LAYERS", {}) or {}).get("default", {})
+    backend = layer.get("BACKEND", "")
     if backend.endswith("InMemoryChannelLayer"):
         warnings.append(Warning(
             "The in-memory channel layer only reaches sockets held by the same process; "
             "with several daphne processes, callbacks will miss subscribers.",
-            hint="Use channels_redis.core.RedisChannelLayer (set REDIS_URL in the demo project).",
+            hint="Use realtime_uploads.layers.channel_layer_settings(REDIS_URL) (set REDIS_URL in the demo project).",
             id="realtime_uploads.W002",
+        ))
+    elif backend == "channels_redis.core.RedisChannelLayer" and layer.get("CONFIG", {}).get("capacity", 100) < 1000:
+        warnings.append(Warning(
+            "channels-redis' core layer drops group messages past 'capacity' per process (100 by default): "
+            "a burst of completions would not reach every socket.",
+            hint="Use the Pub/Sub layer (realtime_uploads.layers.channel_layer_settings), or set capacity >= 1000 "
+                 "and group_expiry beyond your longest socket.",
+            id="realtime_uploads.W003",
+        ))
+    elif backend == "channels_redis.pubsub.RedisPubSubChannelLayer":
+        warnings.append(Warning(
+            "channels-redis' own Pub/Sub layer never calls its on_reconnect hook, so sockets miss what was "
+            "published while Redis was away and nobody re-sends it.",
+            hint="Use realtime_uploads.layers.RedisPubSubChannelLayer (channel_layer_settings builds it).",
+            id="realtime_uploads.W004",
+        ))
+    database = settings.DATABASES.get("default", {})
+    if ("postgresql" in database.get("ENGINE", "") and not database.get("OPTIONS", {}).get("pool")
+            and database.get("CONN_MAX_AGE", 0) == 0):
+        warnings.append(Warning(
+            "PostgreSQL without a connection pool or persistent connections: every request connects afresh "
+            "(about 10 ms each), and load exhausts max_connections.",
+            hint='Set DATABASES["default"]["OPTIONS"]["pool"] (Django 5.1+, psycopg[pool]) or CONN_MAX_AGE.',
+            id="realtime_uploads.W005",
         ))
     return warnings

@@ -29,6 +29,8 @@ def scripted_server():
             status = script.pop(0) if script else 200
             answer = json.dumps({"status": "processing", "seq": 2} if status == 200 else {"detail": "x"}).encode()
             self.send_response(status)
+            if status == 503:
+                self.send_header("Retry-After", "1")
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(answer)))
             self.end_headers()
@@ -64,7 +66,7 @@ def test_callback_is_signed_over_the_exact_body_sent(scripted_server):
 
 def test_5xx_is_retried_with_growing_backoff_then_succeeds(scripted_server):
     url, script, seen = scripted_server
-    script.extend([500, 503, 502])
+    script.extend([500, 504, 502])
     c, sleeps = client(url)
     c.send("abc", {"status": "processing"})
     assert len(seen) == 4
@@ -98,3 +100,30 @@ def test_connection_refused_is_retried_then_raised():
         c.send("abc", {"status": "processing"})
     assert not isinstance(info.value, CallbackRejected)
     assert len(sleeps) == 3
+
+
+def test_a_503_retry_after_is_waited_at_least(scripted_server):
+    """Django sheds load with 503 + Retry-After: 1; retrying sooner would only add to the queue."""
+    url, script, seen = scripted_server
+    script.append(503)
+    c, sleeps = client(url)
+    c.send("abc", {"status": "processing"})
+    assert len(seen) == 2 and sleeps == [1.0]
+
+
+def test_a_cancelled_client_sends_nothing_and_stops_waiting(scripted_server):
+    import time
+
+    url, script, seen = scripted_server
+    script.append(500)
+    cancel = threading.Event()
+    c = CallbackClient(url_template=url, secret=SECRET, attempts=4, timeout=2, backoff=30, cancel=cancel)
+    threading.Timer(0.2, cancel.set).start()
+    started = time.monotonic()
+    with pytest.raises(CallbackError, match="shutting down"):
+        c.send("abc", {"status": "processing"})
+    assert time.monotonic() - started < 5  # the 30 s backoff was cut short by the cancel
+    assert len(seen) == 1  # the first attempt went out before the cancel, nothing after it
+    with pytest.raises(CallbackError, match="shutting down"):
+        c.send("def", {"status": "processing"})
+    assert len(seen) == 1

@@ -5,6 +5,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from realtime_uploads.checks import check_deploy, check_settings
 from realtime_uploads.conf import DEFAULTS, uploads_settings
+from realtime_uploads.layers import channel_layer_settings
 
 
 def use(settings, **values):
@@ -50,6 +51,12 @@ def test_override_settings_clears_the_cache(settings):
         ({"VARIANTS": {"t": {"width": 10, "height": 10, "format": "JPEG", "crop": True}}}, "crop"),
         ({"VARIANTS": {"bad name": {"width": 10, "height": 10, "format": "JPEG"}}}, "bad name"),
         ({"SUBSCRIBE_TOKEN_MAX_AGE": 100}, "SUBSCRIBE_TOKEN_MAX_AGE"),
+        ({"LONG_POLL_MAX_WAIT": 31}, "at most 30 seconds"),
+        ({"LONG_POLL_MAX_WAITERS": 0}, "LONG_POLL_MAX_WAITERS"),
+        ({"DB_THREADS": 0}, "DB_THREADS"),
+        ({"DB_MAX_QUEUED": -1}, "DB_MAX_QUEUED"),
+        ({"LOCAL_MAX_QUEUED": "many"}, "LOCAL_MAX_QUEUED"),
+        ({"PROCESSING_TIMEOUT": 20, "LOCAL_RETRY_AFTER": 30}, "LOCAL_RETRY_AFTER"),
     ],
 )
 def test_bad_settings_raise_improperly_configured_naming_the_key(settings, values, named):
@@ -80,7 +87,29 @@ def test_deploy_check_flags_demo_or_short_secrets_and_in_memory_layer(settings):
     use(settings, CALLBACK_SECRETS=["demo-callback-secret-change-me"])
     assert {w.id for w in check_deploy(None)} == {"realtime_uploads.W001", "realtime_uploads.W002"}
     use(settings, CALLBACK_SECRETS=["k" * 48])
-    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer"}}
+    settings.CHANNEL_LAYERS = {"default": channel_layer_settings("redis://127.0.0.1:6379/0")}
+    assert check_deploy(None) == []
+
+
+@pytest.mark.parametrize(("layer", "warning"), [
+    ({"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": ["redis://x"]}}, "W003"),
+    ({"BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer", "CONFIG": {"hosts": ["redis://x"]}}, "W004"),
+])
+def test_deploy_check_flags_channel_layers_that_lose_events(settings, layer, warning):
+    use(settings, CALLBACK_SECRETS=["k" * 48])
+    settings.CHANNEL_LAYERS = {"default": layer}
+    assert [w.id for w in check_deploy(None)] == [f"realtime_uploads.{warning}"]
+    settings.CHANNEL_LAYERS = {"default": channel_layer_settings("redis://x:6379/0", layer="core")}
+    assert check_deploy(None) == []  # capacity and group_expiry set for bursts
+
+
+def test_deploy_check_flags_postgresql_connecting_afresh_per_request(settings, monkeypatch):
+    use(settings, CALLBACK_SECRETS=["k" * 48])
+    settings.CHANNEL_LAYERS = {"default": channel_layer_settings("redis://127.0.0.1:6379/0")}
+    database = {"ENGINE": "django.db.backends.postgresql", "CONN_MAX_AGE": 0, "OPTIONS": {}}
+    monkeypatch.setitem(settings.DATABASES, "default", database)  # read by the check only; no query runs
+    assert [w.id for w in check_deploy(None)] == ["realtime_uploads.W005"]
+    database["OPTIONS"] = {"pool": {"max_size": 8}}
     assert check_deploy(None) == []
 
 

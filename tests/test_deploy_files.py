@@ -145,8 +145,22 @@ def test_compose_commands_are_the_ones_the_tests_run(compose):
     assert compose["init"]["command"] == stack.init_argv("http://localhost:8000")
     assert compose["worker"]["command"] == stack.WORKER_ARGV
     web_argv = [a.format(host="0.0.0.0", port=8000) for a in stack.WEB_ARGV]  # noqa: S104 - inside the container
-    assert " ".join(web_argv) in compose["web"]["command"][-1]
+    assert " ".join(web_argv) in " ".join(compose["web"]["command"][-1].split())
     assert "manage.py migrate" in compose["web"]["command"][-1]
+
+
+def test_every_shipped_web_command_has_the_backlog_and_the_heartbeat():
+    """make demo, the Dockerfile and compose run exactly the command the end-to-end tests run."""
+    import json
+    import re
+
+    demo = [a.format(host="127.0.0.1", port="$(PORT)") for a in stack.WEB_ARGV]
+    makefile = (ROOT / "Makefile").read_text()
+    assert f"$(BIN)/{' '.join(demo)}" in makefile
+    dockerfile = (ROOT / "Dockerfile").read_text().replace("\\\n", "")
+    cmd = json.loads(re.search(r"^CMD (\[.*\])$", dockerfile, re.M).group(1))
+    assert cmd == [a.format(host="0.0.0.0", port=8000) for a in stack.WEB_ARGV]  # noqa: S104 - in the container
+    assert {"--ping-interval", "--ping-timeout"} <= set(stack.WEB_ARGV) and "backlog=" in stack.WEB_ARGV[2]
 
 
 @pytest.mark.parametrize(("service", "names"), [("init", stack.INIT_ENV), ("web", stack.WEB_ENV),

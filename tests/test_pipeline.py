@@ -116,3 +116,41 @@ def test_callbacks_name_the_upload_and_the_object_version(make_upload, store, co
     process_object(upload.key, store=store, config=config)
     fresh = Upload.objects.get(pk=upload.id)
     assert fresh.object_etag == store.head(upload.key).etag
+
+
+def test_an_unexpected_error_ends_failed_internal_error_never_stuck(make_upload, store, config, monkeypatch,
+                                                                      caplog):
+    """Any exception the pipeline does not know about is reported, with a message a user can act on."""
+    from realtime_uploads.processing import pipeline
+
+    upload = stored_upload(make_upload, store, jpeg_bytes())
+
+    def broken(*args, **kwargs):
+        raise KeyError("a bug deep in a decoder")
+
+    monkeypatch.setattr(pipeline, "render_variants", broken)
+    outcome = process_object(upload.key, store=store, config=config)
+    fresh = Upload.objects.get(pk=upload.id)
+    assert (outcome.status, fresh.status, fresh.error_code) == ("failed", "failed", "internal_error")
+    assert "try again" in fresh.error_message
+    assert "a bug deep in a decoder" not in fresh.error_message  # internals stay in the log
+    assert any("a bug deep in a decoder" in r.exc_text for r in caplog.records if r.exc_text)
+
+
+def test_palette_png_with_an_over_long_trns_renders_instead_of_crashing(make_upload, store, config):
+    """Pillow's convert() raised 'palette index out of range'; libpng ignores the excess alphas."""
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    pixels = b"".join(b"\0" + bytes([0, 1] * 8) for _ in range(16))
+    png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 16, 16, 8, 3, 0, 0, 0))
+           + chunk(b"PLTE", bytes([255, 0, 0, 0, 0, 255])) + chunk(b"tRNS", bytes([0, 255] * 150))
+           + chunk(b"IDAT", zlib.compress(pixels)) + chunk(b"IEND", b""))
+    upload = stored_upload(make_upload, store, png)
+    outcome = process_object(upload.key, store=store, config=config)
+    fresh = Upload.objects.get(pk=upload.id)
+    assert (outcome.status, fresh.status) == ("completed", "completed")
+    assert (fresh.original_width, fresh.original_height, fresh.original_format) == (16, 16, "PNG")

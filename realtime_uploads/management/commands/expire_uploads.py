@@ -5,10 +5,12 @@ from ...services import uploads_expire
 
 class Command(BaseCommand):
     help = (
-        "Mark pending uploads whose presigned POST expired more than EXPIRE_GRACE seconds ago "
-        "as expired (and push that to their subscribers). Run it from cron every few minutes."
+        "End every upload past its deadline and push that to its subscribers: pending uploads whose presigned "
+        "POST expired more than EXPIRE_GRACE seconds ago become expired (failed/timeout if their file did "
+        "arrive), processing uploads silent for PROCESSING_TIMEOUT seconds become failed/timeout. Run it from "
+        "cron every few minutes (the local backend's sweep already does this in the web process)."
     )
 
     def handle(self, *args, **options):
         count = uploads_expire()
-        self.stdout.write(f"{count} upload(s) expired.")
+        self.stdout.write(f"{count} upload(s) ended by their deadline.")
