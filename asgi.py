@@ -2,9 +2,11 @@
 
 HTTP goes to Django, except the push path (signed processing callbacks and
 long-polls carrying their subscribe token), which ``push_path`` answers on
-the event loop ahead of Django's middleware; WebSockets pass the Origin
-check against ALLOWED_HOSTS, get ``scope["user"]`` from the session, and
-are routed to the consumers.
+the event loop ahead of Django's middleware. WebSockets pass the Origin
+check against ALLOWED_HOSTS and are routed to the consumers; UploadConsumer
+authorises by subscribe token and reads the session itself only without
+one, so it needs no AuthMiddlewareStack (wrap a project's other consumers in
+one as usual).
 """
 
 import os
@@ -14,7 +16,6 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 django_asgi_app = get_asgi_application()  # sets Django up before the consumers import models
 
-from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
@@ -25,7 +26,7 @@ from realtime_uploads.consumers.routing import websocket_urlpatterns  # noqa: E4
 application = ProtocolTypeRouter(
     {
         "http": push_path(django_asgi_app),
-        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        "websocket": AllowedHostsOriginValidator(URLRouter(websocket_urlpatterns)),
     }
 )
 # The local backend's in-process processor and its sweep start with the server, so uploads a

@@ -1,20 +1,21 @@
 """A state change in one statement: ``UPDATE … WHERE <the change is legal now> RETURNING *``.
 
-The services' general path locks the row (``SELECT … FOR UPDATE``), decides,
-then writes: four round trips with ``BEGIN`` and ``COMMIT``, and two ORM
-queries to compile, which was a third of a callback's cost. Almost every
-callback is a legal next step, so :func:`apply_if_legal` first tries that
-as one conditional ``UPDATE`` whose ``WHERE`` is the transition table and
-the object-version pin: the database applies it atomically or not at all.
-When no row matches (unknown id, an idempotent repeat, an illegal step,
-another object version) it returns None and the caller takes the general
-path, which decides under the lock what the answer is. So the outcome is
-the same either way; only the cost differs.
+The services' general path locks the
+row (``SELECT … FOR UPDATE``), decides, then writes: four round trips with
+``BEGIN`` and ``COMMIT``, and two ORM queries to compile, which was a third
+of a callback's cost. Almost every callback is a legal next step, so
+:func:`apply_if_legal` first tries that as one conditional ``UPDATE`` whose
+``WHERE`` is the transition table and the object-version pin: the database
+applies it atomically or not at all. When no row matches (unknown id, an
+idempotent repeat, an illegal step, another object version) it returns None
+and the caller takes the general path, which decides under the lock what the
+answer is. So the outcome is the same either way; only the cost differs.
+Like ``QuerySet.update()``, this sends no ``pre_save`` / ``post_save``
+signals (the app's own signals, :mod:`realtime_uploads.signals`, are sent
+either way).
 
 PostgreSQL and SQLite (3.35+) support ``UPDATE … RETURNING``; other
-databases always take the general path. Like ``QuerySet.update()``, this
-sends no ``pre_save`` / ``post_save`` signals (the app's own signals,
-:mod:`realtime_uploads.signals`, are sent either way).
+databases always take the general path.
 """
 
 from __future__ import annotations
@@ -30,13 +31,24 @@ from .models import TRANSITIONS, Upload
 VENDORS = frozenset({"postgresql", "sqlite"})
 
 
-def _converters(connection) -> list[list]:
-    """Per column of the model, the converters the ORM would apply to a value read from the database."""
+def _converters(connection, fields) -> list[list]:
+    """Per field, the converters the ORM would apply to a value read from the database."""
     table = Upload._meta.db_table
     return [
         connection.ops.get_db_converters(field.get_col(table)) + field.get_db_converters(connection)
-        for field in Upload._meta.concrete_fields
+        for field in fields
     ]
+
+
+def _instance(connection, fields, row) -> Upload:
+    """An Upload from a raw row of ``fields``, converted as the ORM converts (others deferred)."""
+    table = Upload._meta.db_table
+    converted = []
+    for field, value, converters in zip(fields, row, _converters(connection, fields), strict=True):
+        for convert in converters:
+            value = convert(value, field.get_col(table), connection)
+        converted.append(value)
+    return Upload.from_db(connection.alias, [f.attname for f in fields], converted)
 
 
 def apply_if_legal(upload_id: uuid.UUID, to: str, *, object_etag: str, changes: dict[str, Any]) -> Upload | None:
@@ -77,9 +89,5 @@ def apply_if_legal(upload_id: uuid.UUID, to: str, *, object_etag: str, changes: 
         row = cursor.fetchone()
     if row is None:
         return None
-    converted = []
-    for field, value, converters in zip(fields, row, _converters(connection), strict=True):
-        for convert in converters:
-            value = convert(value, field.get_col(meta.db_table), connection)
-        converted.append(value)
-    return Upload.from_db(connection.alias, [f.attname for f in fields], converted)
+    return _instance(connection, fields, row)
+

@@ -71,12 +71,61 @@ async def _call_hook(hook: Callable | None, layer: Any, what: str) -> None:
 
 
 class _ShardConnection(_Shard):
-    """One Redis shard: calls the layer's hooks around outages of its subscriber connection."""
+    """One Redis shard: calls the layer's hooks around outages of its subscriber connection.
+
+    Subscriptions asked for in the same event-loop iteration go out as one
+    ``SUBSCRIBE`` with many channels: every socket subscribes twice (its own
+    channel and its upload's group), and a reconnect storm is thousands of
+    sockets at once. Each caller still returns only once its channel's
+    subscription has been sent.
+    """
 
     def __init__(self, host: dict, channel_layer: Any):
         super().__init__(host, channel_layer)
         self._down = False
         self._hook_tasks: set[asyncio.Task] = set()
+        self._wanted: dict[str, asyncio.Future] = {}
+
+    async def subscribe(self, channel: str) -> None:
+        if channel in self._subscribed_to:
+            return
+        waiter = self._wanted.get(channel)
+        if waiter is None:
+            waiter = self._wanted[channel] = asyncio.get_running_loop().create_future()
+            waiter.add_done_callback(lambda done: done.cancelled() or done.exception())  # retrieved, even if
+            if len(self._wanted) == 1:                                                    # the caller is gone
+                self._keep(asyncio.ensure_future(self._subscribe_wanted()))
+        await asyncio.shield(waiter)
+
+    async def unsubscribe(self, channel: str) -> None:
+        waiter = self._wanted.get(channel)
+        if waiter is not None:  # a subscription still being sent: let it land, then undo it
+            await asyncio.wait([waiter])
+        await super().unsubscribe(channel)
+
+    async def _subscribe_wanted(self) -> None:
+        await asyncio.sleep(0)  # let the rest of this loop iteration add its channels
+        async with self._lock:
+            wanted, self._wanted = self._wanted, {}
+            try:
+                self._ensure_redis()
+                self._ensure_receiver()
+                await self._pubsub.subscribe(*wanted)
+            except BaseException as exc:
+                for waiter in wanted.values():
+                    if not waiter.done():
+                        waiter.set_exception(exc if isinstance(exc, Exception) else ConnectionError(str(exc)))
+                if not isinstance(exc, Exception):
+                    raise
+                return
+            self._subscribed_to.update(wanted)
+        for waiter in wanted.values():
+            if not waiter.done():
+                waiter.set_result(None)
+
+    def _keep(self, task: asyncio.Future) -> None:
+        self._hook_tasks.add(task)
+        task.add_done_callback(self._hook_tasks.discard)
 
     def _ensure_redis(self) -> None:
         fresh = self._redis is None
@@ -97,9 +146,7 @@ class _ShardConnection(_Shard):
             if self._down:
                 logger.warning("Redis %s: subscriber connection is back; resynchronising.", self._where())
             self._down = False
-        task = asyncio.ensure_future(_call_hook(getattr(self.channel_layer, which), self.channel_layer, which))
-        self._hook_tasks.add(task)
-        task.add_done_callback(self._hook_tasks.discard)
+        self._keep(asyncio.ensure_future(_call_hook(getattr(self.channel_layer, which), self.channel_layer, which)))
 
     def _where(self) -> str:
         """The shard for log lines, without credentials."""

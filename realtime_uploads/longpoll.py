@@ -1,8 +1,9 @@
 """Long-poll: wait for an upload's next change while holding no database connection.
 
 :func:`wait_for_change` joins the upload's channel-layer group, reads the
-snapshot once on the bounded executor of :mod:`realtime_uploads.database`
-(which returns the connection at once), and then waits on the layer: the
+snapshot once (batched with other reads, on the bounded executor of
+:mod:`realtime_uploads.database`, which returns the connection at once),
+and then waits on the layer: the
 pushed event itself is the answer, so a wake-up costs no query. A change
 committed between the join and the read is in the read; one committed after
 it arrives as a push. If the channel layer cannot be reached the wait
@@ -23,9 +24,9 @@ from typing import Any
 
 from channels.layers import get_channel_layer
 
-from . import database
-from .events import EVENT_TYPE, group_name, upload_event
-from .models import TERMINAL_STATUSES, Status, Upload
+from .events import EVENT_TYPE, group_name
+from .models import TERMINAL_STATUSES
+from .snapshots import snapshot
 
 logger = logging.getLogger(__name__)
 
@@ -62,12 +63,10 @@ class _Waiters:
 waiters = _Waiters()
 
 
-def read_snapshot(upload_id: uuid.UUID) -> dict[str, Any] | None:
-    """The upload's event (one query, two once completed), or None if there is no such upload."""
-    upload = Upload.objects.filter(pk=upload_id).first()
-    if upload is None:
-        return None
-    return upload_event(upload, None if upload.status == Status.COMPLETED else ())
+async def read_snapshot(upload_id: uuid.UUID) -> dict[str, Any] | None:
+    """The upload's event, or None if there is no such upload (a batched read, :mod:`.snapshots`)."""
+    found = await snapshot(upload_id)
+    return None if found is None else found.event
 
 
 def _settled(event: dict[str, Any] | None, since: int) -> bool:
@@ -92,13 +91,13 @@ async def wait_for_change(upload_id: uuid.UUID, *, since: int, wait: float) -> d
                 logger.warning("Long-poll for %s cannot use the channel layer (%r); reading every %.0f s.",
                                upload_id, exc, POLL_EVERY)
                 channel = None
-        event = await database.run(read_snapshot, upload_id)
+        event = await read_snapshot(upload_id)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait
         while not _settled(event, since) and (remaining := deadline - loop.time()) > 0:
             if channel is None:
                 await asyncio.sleep(min(POLL_EVERY, remaining))
-                event = await database.run(read_snapshot, upload_id)
+                event = await read_snapshot(upload_id)
                 continue
             try:
                 message = await asyncio.wait_for(layer.receive(channel), remaining)

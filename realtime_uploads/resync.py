@@ -20,7 +20,7 @@ from typing import Any
 
 from . import database
 from .events import GROUP_PREFIX, upload_event
-from .selectors import parse_upload_id
+from .selectors import EVENT_FIELDS, parse_upload_id
 
 logger = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ BATCH = 500
 def _snapshots(ids: list) -> dict[str, dict[str, Any]]:
     from .models import Upload
 
-    uploads = Upload.objects.filter(pk__in=ids).prefetch_related("variants")
+    uploads = Upload.objects.filter(pk__in=ids).only(*EVENT_FIELDS).prefetch_related("variants")
     return {str(upload.pk): upload_event(upload) for upload in uploads}
 
 

@@ -22,13 +22,33 @@ def upload_get(upload_id: uuid.UUID) -> Upload | None:
     return Upload.objects.prefetch_related("variants").filter(pk=upload_id).first()
 
 
+#: What the event and the owner check read of an upload: a snapshot (:mod:`.snapshots`) loads nothing else.
+EVENT_FIELDS = ("id", "owner", "status", "seq", "original_width", "original_height", "original_format",
+                "error_code", "error_message", "updated_at")
+
+
 def upload_is_viewable(upload: Upload, *, user: Any, token: str | None) -> bool:
     """True for the upload's owner (an authenticated session) or a valid subscribe token.
 
     ``user`` is ``request.user`` or ``scope["user"]`` (may be anonymous or None);
     ``token`` the ``?token=`` query value.
     """
-    if upload.owner_id is not None and getattr(user, "is_authenticated", False):
-        if user.pk == upload.owner_id:
-            return True
-    return check_subscribe_token(token, str(upload.pk))
+    return is_owner(user, upload.owner_id) or check_subscribe_token(token, str(upload.pk))
+
+
+def is_owner(user: Any, owner_id: Any) -> bool:
+    """True if ``user`` is signed in and is the upload's owner (``owner_id``, None for anonymous uploads)."""
+    return owner_id is not None and getattr(user, "is_authenticated", False) and user.pk == owner_id
+
+
+def session_user(session_key: str) -> Any:
+    """The user of a session (AnonymousUser if none or invalid), as Django's AuthenticationMiddleware finds it."""
+    from importlib import import_module
+
+    from django.conf import settings
+    from django.contrib.auth import get_user
+
+    class _Request:  # get_user reads request.session only
+        session = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+
+    return get_user(_Request())

@@ -149,17 +149,18 @@ async def test_owner_session_subscribes_without_token_and_others_cannot():
 async def test_change_committed_while_connecting_is_pushed_not_lost(monkeypatch):
     """The consumer joins the group before reading the snapshot, so a change landing
     between that read and the first push still arrives."""
-    from realtime_uploads.consumers import uploads
+    from realtime_uploads import snapshots
 
     upload = await new_upload()
-    read_snapshot = uploads.snapshot_for
+    read_snapshots = snapshots.read_snapshots
 
-    def change_right_after_the_read(upload_id, user, token_ok):
-        event = read_snapshot(upload_id, user, token_ok)
-        services.upload_mark_processing(upload_id=upload_id)
-        return event
+    def change_right_after_the_read(ids):
+        found = read_snapshots(ids)
+        for upload_id in ids:
+            services.upload_mark_processing(upload_id=upload_id)
+        return found
 
-    monkeypatch.setattr(uploads, "snapshot_for", change_right_after_the_read)
+    monkeypatch.setattr(snapshots, "read_snapshots", change_right_after_the_read)
     comm = await subscribed(upload)
     assert (await comm.receive_json_from(timeout=2))["seq"] == 1
     assert (await comm.receive_json_from(timeout=2))["status"] == "processing"

@@ -20,8 +20,9 @@ from .. import database, services
 from ..conf import uploads_settings
 from ..longpoll import TooManyWaiters, read_snapshot, wait_for_change
 from ..models import Upload
-from ..selectors import parse_upload_id, upload_is_viewable
+from ..selectors import is_owner, parse_upload_id
 from ..signing import SignatureError, verify_callback
+from ..snapshots import snapshot
 from .callback_body import BodyError, parse_callback
 from .serializers import StatusQuerySerializer
 
@@ -132,13 +133,13 @@ async def status(upload_id: str, query: dict[str, Any], *, token_ok: bool, user:
     since, wait = query.get("since"), query.get("wait", 0)
     try:
         if not token_ok:
-            upload = await database.run(Upload.objects.filter(pk=uid).first)
-            if upload is None:
+            found = await snapshot(uid)
+            if found is None:
                 return _error(404, NOT_FOUND)
-            if not upload_is_viewable(upload, user=user, token=None):
+            if not is_owner(user, found.owner_id):
                 return _error(403, "Not authorised to follow this upload.")
         if since is None or not wait:
-            event = await database.run(read_snapshot, uid)
+            event = await read_snapshot(uid)
         else:
             event = await wait_for_change(uid, since=since, wait=wait)
     except (database.Overloaded, TooManyWaiters) as exc:

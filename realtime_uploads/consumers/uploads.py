@@ -9,10 +9,14 @@ snapshots :mod:`realtime_uploads.resync` re-sends after a Redis reconnect,
 unless they are news).
 
 The accept path is what a reconnect storm after a restart costs, so it is
-short: the subscribe token is checked without the database; one database
-read (the upload, and its variants only once it is completed) runs on the
-bounded executor of :mod:`realtime_uploads.database`; a socket that can be
-neither owner nor token holder is refused before it joins anything. When the
+short: the subscribe token is checked without the database; the snapshot
+read (the upload, and its variants only once it is completed) is batched
+with those of every other socket accepted in the same event-loop iteration
+(:mod:`realtime_uploads.snapshots`); the session is read
+only when no valid token came (so the consumer needs no channels
+``AuthMiddlewareStack``, though it uses ``scope["user"]`` under one); a
+socket that can be neither owner nor token holder is refused before it
+joins anything. When the
 database queue is full or Redis cannot be reached, the socket is closed with
 1013 "Try Again Later" (RFC 6455 section 7.4.2, IANA registry) and the client
 reconnects with backoff: never 1011.
@@ -23,17 +27,18 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from typing import Any
 from urllib.parse import parse_qs
 
 from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
+from django.http.cookie import parse_cookie
 
 from .. import database
-from ..events import group_name, upload_event
-from ..models import Status, Upload
-from ..selectors import parse_upload_id, upload_is_viewable
+from ..events import group_name
+from ..selectors import is_owner, parse_upload_id, session_user
 from ..signing import check_subscribe_token
+from ..snapshots import snapshot
 
 logger = logging.getLogger(__name__)
 
@@ -45,14 +50,11 @@ CLOSE_TRY_AGAIN = 1013
 LAYER_TIMEOUT = 5.0
 
 
-def snapshot_for(upload_id, user: Any, token_ok: bool) -> dict | int:
-    """The snapshot event, or the close code refusing this subscriber (4404, 4403). One or two queries."""
-    upload = Upload.objects.filter(pk=upload_id).first()
-    if upload is None:
-        return CLOSE_NOT_FOUND
-    if not token_ok and not upload_is_viewable(upload, user=user, token=None):
-        return CLOSE_FORBIDDEN
-    return upload_event(upload, None if upload.status == Status.COMPLETED else ())
+def _session_key(scope: dict) -> str | None:
+    for name, value in scope.get("headers", ()):
+        if name == b"cookie":
+            return parse_cookie(value.decode("latin-1")).get(settings.SESSION_COOKIE_NAME)
+    return None
 
 
 class UploadConsumer(AsyncJsonWebsocketConsumer):
@@ -90,19 +92,24 @@ class UploadConsumer(AsyncJsonWebsocketConsumer):
             return
         query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
         token_ok = check_subscribe_token((query.get("token") or [None])[0], str(upload_id))
-        user = self.scope.get("user")
-        may_follow = token_ok or getattr(user, "is_authenticated", False)
+        user = self.scope.get("user")  # set by channels' AuthMiddlewareStack, if the project uses it
+        session_key = None if token_ok or user is not None else _session_key(self.scope)
+        may_follow = token_ok or getattr(user, "is_authenticated", False) or bool(session_key)
         if may_follow and not await self._join(group_name(upload_id)):
             return
         try:
-            found = await database.run(snapshot_for, upload_id, user, token_ok)
+            found = await snapshot(upload_id)
+            if found is not None and not token_ok and user is None and session_key:
+                user = await database.run(session_user, session_key)
         except database.Overloaded:
             await self._refuse(CLOSE_TRY_AGAIN)
             return
-        if isinstance(found, int):
-            await self._refuse(found)
-            return
-        await self.send_event(found)
+        if found is None:
+            await self._refuse(CLOSE_NOT_FOUND)
+        elif not token_ok and not is_owner(user, found.owner_id):
+            await self._refuse(CLOSE_FORBIDDEN)
+        else:
+            await self.send_event(found.event)
 
     async def _join(self, group: str) -> bool:
         try:
