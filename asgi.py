@@ -9,6 +9,7 @@ one, so it needs no AuthMiddlewareStack (wrap a project's other consumers in
 one as usual).
 """
 
+import gc
 import os
 
 from django.core.asgi import get_asgi_application
@@ -32,3 +33,6 @@ application = ProtocolTypeRouter(
 # The local backend's in-process processor and its sweep start with the server, so uploads a
 # previous process left unfinished are processed now (a no-op for the s3 backend).
 start_backend()
+# Move everything loaded at start-up (Django, the URLconf, models...) out of the collector's way: a full
+# collection walked all of it and paused the event loop for 50-85 ms under load (gc.freeze, Python 3.7+).
+gc.freeze()

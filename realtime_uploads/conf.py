@@ -72,6 +72,9 @@ DEFAULTS: dict[str, Any] = {
     "LOCAL_RETRY_AFTER": 30,
     # On shutdown, how long running local jobs may take to stop, seconds.
     "LOCAL_SHUTDOWN_TIMEOUT": 10,
+    # Run that sweep in this process when start_backend() is called. Turn it off where another
+    # process sweeps (or cron runs expire_uploads), and in test processes that import asgi.py.
+    "LOCAL_SWEEP": True,
     # s3 backend: bucket (required), region and endpoint (None: boto3's own
     # configuration, e.g. AWS_DEFAULT_REGION, AWS_ENDPOINT_URL_S3), addressing
     # style ("path" for most S3-compatible servers).
@@ -170,6 +173,10 @@ def _validate(key: str, value: Any) -> Any:  # noqa: C901 - one branch per key r
     if key in ("DB_MAX_QUEUED", "LOCAL_MAX_QUEUED"):
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise ImproperlyConfigured(f"REALTIME_UPLOADS[{key!r}] must be a whole number >= 0, got {value!r}.")
+        return value
+    if key == "LOCAL_SWEEP":
+        if not isinstance(value, bool):
+            raise ImproperlyConfigured(f"REALTIME_UPLOADS['LOCAL_SWEEP'] must be True or False, got {value!r}.")
         return value
     if key == "EXPIRE_GRACE":
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:

@@ -7,9 +7,10 @@ the event loop and never use a thread per request. They call :func:`run`:
 - at most ``DB_THREADS`` calls run at once, so these paths hold at most that
   many database connections per process, however many sockets are open or
   long-polls wait;
-- every call closes its connection, or hands it back to the pool, when it
-  returns (``close_old_connections``, as Django does at the end of a
-  request), so an idle socket or a waiting long-poll holds none;
+- a worker thread keeps its connection between calls (no pool checkout, or
+  no fresh connection without a pool, per call), closed after an error or
+  after ``HOLD`` seconds: those are the only connections these paths hold,
+  so an idle socket or a waiting long-poll holds none;
 - at most ``DB_MAX_QUEUED`` calls wait for a thread; past that :func:`run`
   raises :class:`Overloaded` at once, and callers answer 503 with
   ``Retry-After`` (HTTP) or close with 1013 "Try Again Later" (WebSocket,
@@ -26,14 +27,20 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from django.db import close_old_connections
+from django.db import connections
+
+logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
+#: Longest a worker keeps one database connection, seconds.
+HOLD = 60.0
 
 _local = threading.local()
 
@@ -85,19 +92,59 @@ class DatabaseExecutor:
             await send_events(events)
         return result
 
+    def release(self, timeout: float = 5.0) -> None:
+        """Close every worker's kept connections, in the worker itself (Django connections are per thread)."""
+        arrived = threading.Barrier(self.threads, timeout=timeout)
+
+        def close_here() -> None:
+            try:
+                arrived.wait()  # one such task per worker: each blocks until all workers hold one
+            except threading.BrokenBarrierError:
+                pass
+            connections.close_all()
+
+        for future in [self._pool.submit(close_here) for _ in range(self.threads)]:
+            future.result(timeout=timeout + 1)
+
     def shutdown(self) -> None:
-        """Let running calls finish; refuse new ones."""
+        """Close the workers' connections, let running calls finish, refuse new ones."""
+        try:
+            self.release()
+        except Exception:  # a busy or broken worker must not block the shutdown
+            logger.warning("Could not close every database worker's connection.", exc_info=True)
         self._pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _call(fn: Callable[..., T], args: tuple, kwargs: dict) -> tuple[T, list[dict]]:
     _local.events = events = []
-    close_old_connections()
     try:
         return fn(*args, **kwargs), events
     finally:
         _local.events = None
-        close_old_connections()
+        _tidy()
+
+
+def _tidy() -> None:
+    """Keep this worker's connection for its next call, unless it failed, is mid-transaction, or is old.
+
+    A worker thread keeps one connection per database between calls (at most
+    ``DB_THREADS`` in all), instead of checking one out of the pool, or
+    connecting afresh without a pool, on every call. It is closed (handed back
+    to the pool) after an error that left it unusable, if a call left a
+    transaction open, and after ``HOLD`` seconds, so connections rotate.
+    """
+    now = time.monotonic()
+    for connection in connections.all(initialized_only=True):
+        if connection.connection is None:
+            continue
+        opened = getattr(connection, "_realtime_uploads_opened", None)
+        if opened is None:
+            connection._realtime_uploads_opened = opened = now
+        broken = connection.errors_occurred and not connection.is_usable()
+        if broken or connection.in_atomic_block or not connection.get_autocommit() or now - opened > HOLD:
+            connection.close()
+            connection._realtime_uploads_opened = None
+        connection.errors_occurred = False
 
 
 def collecting_events() -> list[dict] | None:
@@ -129,3 +176,9 @@ def get_executor() -> DatabaseExecutor:
 async def run(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Run ``fn`` on this process's database executor (see the module docstring). Raises Overloaded."""
     return await get_executor().run(fn, *args, **kwargs)
+
+
+def release_connections() -> None:
+    """Close the connections this process's workers keep (tests do it before dropping their database)."""
+    if _executor is not None:
+        _executor.release()

@@ -20,6 +20,26 @@ def jpeg_bytes(width: int = 64, height: int = 48, color=(200, 30, 30)) -> bytes:
     return out.getvalue()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _close_asgiref_thread_connections(django_db_setup):
+    """Tests call sync_to_async(...), which runs in asgiref's one process-wide thread; close what it opened
+    there before pytest-django drops the test database (PostgreSQL refuses while a session is open)."""
+    yield
+    from asgiref.sync import SyncToAsync
+    from django.db import connections
+
+    SyncToAsync.single_thread_executor.submit(connections.close_all).result(timeout=10)
+
+
+@pytest.fixture(autouse=True)
+def _release_worker_connections():
+    """The database executor's workers keep their connections between calls; no test leaves them open."""
+    yield
+    from realtime_uploads.database import release_connections
+
+    release_connections()
+
+
 @pytest.fixture
 def make_upload(db):
     """Create a pending upload through the service (``filename``, ``size``… overridable)."""

@@ -19,6 +19,29 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 CALLBACK_SECRET = "e2e-callback-secret-0123456789abcdef0123"
+ADMIN_URL = os.environ.get("REALTIME_UPLOADS_TEST_POSTGRES", "postgres://postgres@127.0.0.1:5432/postgres")
+
+
+class Unavailable(RuntimeError):
+    """A service the caller needs (PostgreSQL, Redis) is not reachable."""
+
+
+@contextlib.contextmanager
+def postgres_database(name: str) -> Iterator[str]:
+    """A fresh PostgreSQL database for server processes, dropped afterwards; its URL. Raises Unavailable."""
+    import psycopg
+
+    try:
+        admin = psycopg.connect(ADMIN_URL, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as exc:
+        raise Unavailable(f"PostgreSQL at {ADMIN_URL}: {exc}") from exc
+    with admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            yield ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+        finally:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def free_port() -> int:

@@ -27,6 +27,8 @@ REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_CLASSES": []}  # noqa: F405
 REALTIME_UPLOADS = {
+    # asgi.py starts the backend when imported; the sweep is tested in its own processes and directly.
+    "LOCAL_SWEEP": False,
     "CALLBACK_SECRETS": ["test-callback-secret-0123456789abcdef"],
     "CALLBACK_ATTEMPTS": 3,
     "CALLBACK_BACKOFF": 0.05,

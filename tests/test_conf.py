@@ -83,7 +83,13 @@ def test_check_requires_a_channel_layer(settings):
     assert [e.id for e in check_settings(None)] == ["realtime_uploads.E003"]
 
 
-def test_deploy_check_flags_demo_or_short_secrets_and_in_memory_layer(settings):
+@pytest.fixture
+def sqlite_database(settings, monkeypatch):
+    """The deploy checks read DATABASES; pin it to SQLite so the PostgreSQL pass expects the same warnings."""
+    monkeypatch.setitem(settings.DATABASES, "default", {"ENGINE": "django.db.backends.sqlite3"})
+
+
+def test_deploy_check_flags_demo_or_short_secrets_and_in_memory_layer(settings, sqlite_database):
     use(settings, CALLBACK_SECRETS=["demo-callback-secret-change-me"])
     assert {w.id for w in check_deploy(None)} == {"realtime_uploads.W001", "realtime_uploads.W002"}
     use(settings, CALLBACK_SECRETS=["k" * 48])
@@ -95,7 +101,7 @@ def test_deploy_check_flags_demo_or_short_secrets_and_in_memory_layer(settings):
     ({"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": ["redis://x"]}}, "W003"),
     ({"BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer", "CONFIG": {"hosts": ["redis://x"]}}, "W004"),
 ])
-def test_deploy_check_flags_channel_layers_that_lose_events(settings, layer, warning):
+def test_deploy_check_flags_channel_layers_that_lose_events(settings, sqlite_database, layer, warning):
     use(settings, CALLBACK_SECRETS=["k" * 48])
     settings.CHANNEL_LAYERS = {"default": layer}
     assert [w.id for w in check_deploy(None)] == [f"realtime_uploads.{warning}"]

@@ -190,10 +190,10 @@ class LocalBackend(StorageBackend):
             return self._dispatcher
 
     def start(self) -> None:
-        """Start the processor and its sweep (once), stopping both when the process shuts down."""
+        """Start the processor and (with ``LOCAL_SWEEP``) its sweep, once; both stop when the process does."""
         dispatcher = self.dispatcher
         with self._lock:
-            if self._sweeper is not None or self._closed:
+            if self._sweeper is not None or self._closed or not uploads_settings.LOCAL_SWEEP:
                 return
             self._sweeper = Sweeper(dispatcher=dispatcher, storage=self.storage,
                                     retry_after=uploads_settings.LOCAL_RETRY_AFTER)

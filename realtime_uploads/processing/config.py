@@ -78,6 +78,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "LOCAL_MAX_QUEUED": int,
     "LOCAL_RETRY_AFTER": int,
     "LOCAL_SHUTDOWN_TIMEOUT": int,
+    "LOCAL_SWEEP": lambda raw: raw.strip().lower() in ("1", "true", "yes", "on"),
 }
 
 
