@@ -33,6 +33,11 @@ application = ProtocolTypeRouter(
 # The local backend's in-process processor and its sweep start with the server, so uploads a
 # previous process left unfinished are processed now (a no-op for the s3 backend).
 start_backend()
-# Move everything loaded at start-up (Django, the URLconf, models...) out of the collector's way: a full
-# collection walked all of it and paused the event loop for 50-85 ms under load (gc.freeze, Python 3.7+).
+# The garbage collector, tuned for a server that holds thousands of long-lived sockets:
+# - gc.freeze() moves everything loaded at start-up (Django, the URLconf, models...) out of its way: a
+#   full collection walked all of it and paused the event loop for 50-85 ms under load;
+# - larger thresholds let short-lived objects die young instead of being promoted, so full collections
+#   (which walk every socket's objects: 150-230 ms with 2000 held) come rarely instead of every few
+#   seconds, and young ones stay a few milliseconds (bench/push_latency.py measures the effect).
 gc.freeze()
+gc.set_threshold(10_000, 50, 100)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import dj_database_url
 
-from realtime_uploads.layers import channel_layer_settings, sentinels_from_string
+from realtime_uploads.layer_settings import channel_layer_settings, sentinels_from_string
 from realtime_uploads.processing.config import settings_from_env
 
 BASE_DIR = Path(__file__).resolve().parent.parent

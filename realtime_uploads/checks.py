@@ -37,8 +37,8 @@ def check_settings(app_configs, **kwargs):
     if not getattr(settings, "CHANNEL_LAYERS", None):
         errors.append(Error(
             "CHANNEL_LAYERS is not configured, so no upload event can reach a WebSocket.",
-            hint="Use realtime_uploads.layers.channel_layer_settings(REDIS_URL) (or InMemoryChannelLayer for one "
-                 "process).",
+            hint="Use realtime_uploads.layer_settings.channel_layer_settings(REDIS_URL) "
+                 "(or InMemoryChannelLayer for one process).",
             id="realtime_uploads.E003",
         ))
     return errors
@@ -78,14 +78,15 @@ def check_deploy(app_configs, **kwargs):
         warnings.append(Warning(
             "The in-memory channel layer only reaches sockets held by the same process; "
             "with several daphne processes, callbacks will miss subscribers.",
-            hint="Use realtime_uploads.layers.channel_layer_settings(REDIS_URL) (set REDIS_URL in the demo project).",
+            hint="Use realtime_uploads.layer_settings.channel_layer_settings(REDIS_URL) "
+                 "(set REDIS_URL in the demo project).",
             id="realtime_uploads.W002",
         ))
     elif backend == "channels_redis.core.RedisChannelLayer" and layer.get("CONFIG", {}).get("capacity", 100) < 1000:
         warnings.append(Warning(
             "channels-redis' core layer drops group messages past 'capacity' per process (100 by default): "
             "a burst of completions would not reach every socket.",
-            hint="Use the Pub/Sub layer (realtime_uploads.layers.channel_layer_settings), or set capacity >= 1000 "
+            hint="Use the Pub/Sub layer (realtime_uploads.layer_settings), or set capacity >= 1000 "
                  "and group_expiry beyond your longest socket.",
             id="realtime_uploads.W003",
         ))
@@ -93,7 +94,8 @@ def check_deploy(app_configs, **kwargs):
         warnings.append(Warning(
             "channels-redis' own Pub/Sub layer never calls its on_reconnect hook, so sockets miss what was "
             "published while Redis was away and nobody re-sends it.",
-            hint="Use realtime_uploads.layers.RedisPubSubChannelLayer (channel_layer_settings builds it).",
+            hint="Use realtime_uploads.layers.RedisPubSubChannelLayer "
+                 "(realtime_uploads.layer_settings.channel_layer_settings builds it).",
             id="realtime_uploads.W004",
         ))
     database = settings.DATABASES.get("default", {})

@@ -18,11 +18,8 @@ again (and re-subscribed). The receive loop of each shard also survives any
 error (channels-redis' own re-raises a builtin ``TimeoutError`` and stops
 delivering for good) and drains every message already buffered per wake-up.
 
-:func:`channel_layer_settings` builds the ``CHANNEL_LAYERS["default"]`` entry
-from a Redis URL (``redis://``, ``rediss://`` for TLS) or a Sentinel
-deployment, with socket timeouts that never fire while a layer legitimately
-waits (redis-py 8 reads time out after 5 s, exactly channels-redis' 5 s
-``BRPOP`` in the core layer: every idle socket died with 1011).
+:func:`realtime_uploads.layer_settings.channel_layer_settings` builds the
+``CHANNEL_LAYERS["default"]`` entry that uses it.
 """
 
 from __future__ import annotations
@@ -30,7 +27,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -42,17 +39,8 @@ from django.utils.module_loading import import_string
 
 logger = logging.getLogger(__name__)
 
-PUBSUB = "realtime_uploads.layers.RedisPubSubChannelLayer"
-CORE = "channels_redis.core.RedisChannelLayer"
-#: Connection options for every Redis connection of the layer: fail fast on connect, never time
-#: out a blocking read the layer itself bounds, notice a dead peer (TCP keepalive + PING).
-CONNECTION_OPTIONS: dict[str, Any] = {
-    "socket_connect_timeout": 2,
-    "socket_timeout": 10,  # > the core layer's 5 s BRPOP; Pub/Sub commands answer in milliseconds
-    "socket_keepalive": True,
-    "health_check_interval": 10,
-}
 _DRAIN = 1000  # messages read per wake-up of a shard's receive loop at most
+_DATA_TYPES = frozenset({"message", "pmessage"})
 
 
 def _hook(value: Callable | str | None) -> Callable | None:
@@ -73,44 +61,97 @@ async def _call_hook(hook: Callable | None, layer: Any, what: str) -> None:
 class _ShardConnection(_Shard):
     """One Redis shard: calls the layer's hooks around outages of its subscriber connection.
 
-    Subscriptions asked for in the same event-loop iteration go out as one
-    ``SUBSCRIBE`` with many channels: every socket subscribes twice (its own
-    channel and its upload's group), and a reconnect storm is thousands of
-    sockets at once. Each caller still returns only once its channel's
-    subscription has been sent.
+    Subscriptions and unsubscriptions asked for in the same event-loop
+    iteration go out as one ``SUBSCRIBE`` / ``UNSUBSCRIBE`` with many channels:
+    every socket subscribes twice (its own channel and its upload's group) and
+    unsubscribes twice when it goes, and a reconnect storm is thousands of
+    sockets at once. Each caller still returns only once its command was sent.
+    Publishes do not wait for that lock: channels-redis held the shard's one
+    lock for a whole ``PUBLISH`` round trip, so events queued behind every
+    socket that came or went. Instead every ``PUBLISH`` of an event-loop
+    iteration goes out in one pipeline, in order, one batch at a time (1000
+    publishes at once unbounded opened 1000 Redis connections, and some
+    missed their time limit).
     """
 
     def __init__(self, host: dict, channel_layer: Any):
         super().__init__(host, channel_layer)
         self._down = False
         self._hook_tasks: set[asyncio.Task] = set()
-        self._wanted: dict[str, asyncio.Future] = {}
+        self._batches: dict[str, dict[str, asyncio.Future]] = {"SUBSCRIBE": {}, "UNSUBSCRIBE": {}}
+        self._outbox: list[tuple[str, bytes, asyncio.Future]] = []
+        self._publishing = False
+
+    async def publish(self, channel: str, message: bytes) -> None:
+        done = asyncio.get_running_loop().create_future()
+        done.add_done_callback(lambda f: f.cancelled() or f.exception())
+        self._outbox.append((channel, message, done))
+        if not self._publishing:
+            self._publishing = True
+            self._keep(asyncio.ensure_future(self._send_outbox()))
+        await asyncio.shield(done)
+
+    async def _send_outbox(self) -> None:
+        try:
+            while self._outbox:
+                await asyncio.sleep(0)  # let the rest of this loop iteration publish too
+                batch, self._outbox = self._outbox, []
+                try:
+                    if self._redis is None:
+                        async with self._lock:
+                            self._ensure_redis()
+                    pipe = self._redis.pipeline(transaction=False)
+                    for channel, message, _done in batch:
+                        pipe.publish(channel, message)
+                    await pipe.execute()
+                except Exception as exc:
+                    for _channel, _message, done in batch:
+                        if not done.done():
+                            done.set_exception(exc)
+                    continue
+                for _channel, _message, done in batch:
+                    if not done.done():
+                        done.set_result(None)
+        finally:
+            self._publishing = False
 
     async def subscribe(self, channel: str) -> None:
-        if channel in self._subscribed_to:
-            return
-        waiter = self._wanted.get(channel)
-        if waiter is None:
-            waiter = self._wanted[channel] = asyncio.get_running_loop().create_future()
-            waiter.add_done_callback(lambda done: done.cancelled() or done.exception())  # retrieved, even if
-            if len(self._wanted) == 1:                                                    # the caller is gone
-                self._keep(asyncio.ensure_future(self._subscribe_wanted()))
-        await asyncio.shield(waiter)
+        leaving = self._batches["UNSUBSCRIBE"].get(channel)
+        if leaving is not None:  # an unsubscription still being sent: let it land first
+            await asyncio.wait([leaving])
+        if channel not in self._subscribed_to:
+            await self._batched("SUBSCRIBE", channel)
 
     async def unsubscribe(self, channel: str) -> None:
-        waiter = self._wanted.get(channel)
-        if waiter is not None:  # a subscription still being sent: let it land, then undo it
-            await asyncio.wait([waiter])
-        await super().unsubscribe(channel)
+        joining = self._batches["SUBSCRIBE"].get(channel)
+        if joining is not None:  # a subscription still being sent: let it land, then undo it
+            await asyncio.wait([joining])
+        if channel in self._subscribed_to:
+            await self._batched("UNSUBSCRIBE", channel)
 
-    async def _subscribe_wanted(self) -> None:
+    async def _batched(self, command: str, channel: str) -> None:
+        wanted = self._batches[command]
+        waiter = wanted.get(channel)
+        if waiter is None:
+            waiter = wanted[channel] = asyncio.get_running_loop().create_future()
+            waiter.add_done_callback(lambda done: done.cancelled() or done.exception())  # retrieved, even if
+            if len(wanted) == 1:                                                          # the caller is gone
+                self._keep(asyncio.ensure_future(self._send_batch(command)))
+        await asyncio.shield(waiter)
+
+    async def _send_batch(self, command: str) -> None:
         await asyncio.sleep(0)  # let the rest of this loop iteration add its channels
         async with self._lock:
-            wanted, self._wanted = self._wanted, {}
+            wanted, self._batches[command] = self._batches[command], {}
             try:
                 self._ensure_redis()
                 self._ensure_receiver()
-                await self._pubsub.subscribe(*wanted)
+                if command == "SUBSCRIBE":
+                    await self._pubsub.subscribe(*wanted)
+                    self._subscribed_to.update(wanted)
+                else:
+                    await self._pubsub.unsubscribe(*wanted)
+                    self._subscribed_to.difference_update(wanted)
             except BaseException as exc:
                 for waiter in wanted.values():
                     if not waiter.done():
@@ -118,7 +159,6 @@ class _ShardConnection(_Shard):
                 if not isinstance(exc, Exception):
                     raise
                 return
-            self._subscribed_to.update(wanted)
         for waiter in wanted.values():
             if not waiter.done():
                 waiter.set_result(None)
@@ -161,12 +201,16 @@ class _ShardConnection(_Shard):
         while True:
             try:
                 if self._pubsub and self._pubsub.subscribed:
-                    message = await self._pubsub.get_message(ignore_subscribe_messages=True, timeout=0.1)
+                    # Drain what is buffered in one go. Subscribe confirmations are skipped here, not by
+                    # redis-py: it answers None for them, which would end the drain at every one (a
+                    # reconnect storm queues thousands ahead of the events).
+                    message = await self._pubsub.get_message(timeout=0.1)
                     for _ in range(_DRAIN):
                         if message is None:
                             break
-                        self._receive_message(message)
-                        message = await self._pubsub.get_message(ignore_subscribe_messages=True, timeout=0)
+                        if message["type"] in _DATA_TYPES:
+                            self._receive_message(message)
+                        message = await self._pubsub.get_message(timeout=0)
                     delay = 0.1
                 else:
                     await asyncio.sleep(0.1)
@@ -219,63 +263,3 @@ class RedisPubSubChannelLayer(_PubSubLayer):
             layer = self._layers[loop] = RedisPubSubLoopLayer(*self._args, **self._kwargs, channel_layer=self)
             _wrap_close(self, loop)
         return layer
-
-
-def _sentinel_host(url: str | None, sentinels: Sequence[tuple[str, int]], master: str) -> dict[str, Any]:
-    from redis.connection import parse_url
-
-    host: dict[str, Any] = {"master_name": master, "sentinels": list(sentinels), **CONNECTION_OPTIONS}
-    if url:  # the master's db, username, password and TLS come from the URL; its host and port from Sentinel
-        parsed = parse_url(url)
-        host.update({k: v for k, v in parsed.items() if k in ("db", "username", "password")})
-        if url.startswith("rediss://"):
-            host["ssl"] = True
-    return host
-
-
-def channel_layer_settings(
-    url: str | None = None,
-    *,
-    layer: str = "pubsub",
-    sentinels: Sequence[tuple[str, int]] = (),
-    sentinel_master: str | None = None,
-    prefix: str = "asgi",
-    capacity: int = 10_000,
-    group_expiry: int = 7 * 86400,
-) -> dict[str, Any]:
-    """A ``CHANNEL_LAYERS["default"]`` entry for Redis.
-
-    ``url``: ``redis://[[user]:password@]host[:port][/db]`` or ``rediss://…`` (TLS;
-    redis-py's query options such as ``?ssl_cert_reqs=required&ssl_ca_certs=/path``
-    apply). With ``sentinels`` (``[(host, port)]``) and ``sentinel_master``, the
-    master is found through Redis Sentinel and ``url`` only gives its db,
-    credentials and TLS. ``layer``: ``"pubsub"`` (default, :class:`RedisPubSubChannelLayer`,
-    resynchronising subscribers after a reconnect) or ``"core"``
-    (channels-redis' ``RedisChannelLayer``; ``capacity`` messages per process
-    before ``group_send`` drops, groups forgotten after ``group_expiry``
-    seconds, which must outlast the longest socket). Raises ValueError.
-    """
-    if layer not in ("pubsub", "core"):
-        raise ValueError(f"layer must be 'pubsub' or 'core', got {layer!r}.")
-    if bool(sentinels) != bool(sentinel_master):
-        raise ValueError("Redis Sentinel needs both the sentinels (host:port list) and the master's name.")
-    if sentinels:
-        host = _sentinel_host(url, sentinels, sentinel_master)
-    elif url and url.startswith(("redis://", "rediss://", "unix://")):
-        host = {"address": url, **CONNECTION_OPTIONS}
-    else:
-        raise ValueError(f"A Redis URL must start with redis://, rediss:// or unix://, got {url!r}.")
-    if layer == "pubsub":
-        config = {"hosts": [host], "prefix": prefix, "on_reconnect": "realtime_uploads.resync.on_reconnect"}
-        return {"BACKEND": PUBSUB, "CONFIG": config}
-    return {"BACKEND": CORE, "CONFIG": {"hosts": [host], "prefix": prefix, "capacity": capacity,
-                                        "group_expiry": group_expiry}}
-
-
-def sentinels_from_string(value: str) -> Iterator[tuple[str, int]]:
-    """``"h1:26379,h2:26379"`` → ``("h1", 26379), ("h2", 26379)``. Raises ValueError naming the bad entry."""
-    for entry in filter(None, (part.strip() for part in value.split(","))):
-        host, sep, port = entry.rpartition(":")
-        if not sep or not host or not port.isdigit():
-            raise ValueError(f"Sentinel {entry!r} must be host:port.")
-        yield host.strip("[]"), int(port)

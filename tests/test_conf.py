@@ -5,7 +5,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from realtime_uploads.checks import check_deploy, check_settings
 from realtime_uploads.conf import DEFAULTS, uploads_settings
-from realtime_uploads.layers import channel_layer_settings
+from realtime_uploads.layer_settings import channel_layer_settings
 
 
 def use(settings, **values):
