@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8000
 
-.PHONY: demo test clean build-ProcessorFunction
+.PHONY: demo test bench clean build-ProcessorFunction
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,10 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test,postgres]'
 	touch $@ $(VENV)/.installed-demo
 
+$(VENV)/.installed-bench: pyproject.toml $(VENV)/.installed-test
+	$(BIN)/python -m pip install --quiet -e '.[test,postgres,bench]'
+	touch $@
+
 demo: $(VENV)/.installed-demo
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
@@ -28,6 +32,12 @@ demo: $(VENV)/.installed-demo
 
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Every benchmark runs its baseline in the same invocation and ends with one JSON line. They need
+# PostgreSQL and Redis on loopback (as make test's real-service tests do); see README "Performance".
+BENCHES := callbacks push_latency burst connections presign end_to_end
+bench: $(VENV)/.installed-bench
+	@set -e; for b in $(BENCHES); do $(BIN)/python -m bench.$$b $(BENCH_ARGS); done
 
 clean:
 	rm -rf $(VENV) .state staticfiles

@@ -12,7 +12,7 @@ one as usual).
 import gc
 import os
 
-from django.core.asgi import get_asgi_application
+from realtime_uploads.handler import get_asgi_application  # Django's, its per-request threads reused
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 django_asgi_app = get_asgi_application()  # sets Django up before the consumers import models

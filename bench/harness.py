@@ -52,16 +52,41 @@ def raise_file_limit() -> int:
     return hard
 
 
+class Uvicorn(Daphne):
+    """uvicorn serving the same ``asgi:application`` (a baseline server), started like :class:`Daphne`."""
+
+    def __init__(self, state_dir: Path, **env: str):
+        super().__init__(state_dir, **env)
+        self.argv = [str(Path(sys.executable).parent / "uvicorn"), "--host", "127.0.0.1", "--port", str(self.port),
+                     "--backlog", "2048", "--ws", "websockets-sansio", "--no-access-log", "--log-level",
+                     "warning", "asgi:application"]
+
+
 @dataclass
 class Stack:
     """Running servers sharing one database and Redis; ``urls`` are their base URLs."""
 
     servers: list[Daphne]
     database_url: str
+    state: Path
+    env: dict[str, str]
 
     @property
     def urls(self) -> list[str]:
         return [server.url for server in self.servers]
+
+    def restart(self, processes: int = 1, server: type[Daphne] = Daphne, **env: str) -> None:
+        """Stop the servers; start ``processes`` of ``server`` with ``env`` added, on the same database."""
+        self.stop()
+        for i in range(processes):
+            folder = self.state / f"{server.__name__.lower()}-{i}-{len(os.listdir(self.state))}"
+            folder.mkdir(parents=True)
+            self.servers.append(server(folder, **{**self.env, **env}).start(migrate=False))
+
+    def stop(self) -> None:
+        for running in self.servers:
+            running.terminate()
+        self.servers = []
 
 
 @contextlib.contextmanager
@@ -72,16 +97,14 @@ def stack(name: str, *, processes: int = 1, **env: str) -> Iterator[Stack]:
     try:
         with postgres_database(f"realtime_uploads_bench_{name}_{os.getpid()}") as database_url:
             full_env = {"DATABASE_URL": database_url, "REDIS_URL": REDIS_URL, **SERVER_ENV, **env}
-            servers: list[Daphne] = []
+            (state / "migrate").mkdir()
+            running = Stack([Daphne(state / "migrate", **full_env).start()], database_url, state, full_env)
             try:
-                for i in range(processes):
-                    (state / str(i)).mkdir(parents=True, exist_ok=True)
-                    servers.append(Daphne(state / str(i), **full_env).start(migrate=i == 0))
+                running.restart(processes)
                 setup_django(database_url, full_env)
-                yield Stack(servers, database_url)
+                yield running
             finally:
-                for server in servers:
-                    server.terminate()
+                running.stop()
                 close_django()
                 if not os.environ.get("REALTIME_UPLOADS_BENCH_KEEP"):  # keep the servers' logs when asked
                     shutil.rmtree(state, ignore_errors=True)
