@@ -22,12 +22,12 @@ from django.utils import timezone
 
 from . import signals
 from .backends import get_backend
-from .conditional_update import apply_if_legal
 from .conf import uploads_settings
 from .events import publish, upload_event
-from .models import TRANSITIONS, Status, Upload, Variant
+from .models import TRANSITIONS, Status, Upload
 from .processing.errors import TIMEOUT
 from .processing.keys import original_key
+from .statements import apply_if_legal, insert_variants
 
 
 class UploadNotFound(Exception):
@@ -121,7 +121,7 @@ def _transition(
 
 def _changed(upload: Upload, to: str, variants: Sequence[dict[str, Any]]) -> Transition:
     """Inside the transaction of a change: store the variants, publish and signal after commit."""
-    rows = Variant.objects.bulk_create(Variant(upload=upload, **v) for v in variants) if variants else []
+    rows = insert_variants(upload, list(variants))
     event = upload_event(upload, rows)
     transaction.on_commit(lambda: publish(event))
     signal = {Status.COMPLETED: signals.upload_completed, Status.FAILED: signals.upload_failed}.get(to)

@@ -1,6 +1,6 @@
 """Callback signatures (HMAC-SHA256) and subscribe tokens.
 
-Callback signatures follow the scheme of ``../shared/API.md``: the header
+Callback signatures follow the contract's scheme (README, "Callback signature"): the header
 ``X-Upload-Signature: t=<unix seconds>,v1=<hex>`` where ``<hex>`` is
 HMAC-SHA256 (RFC 2104, FIPS 180-4) of ``"<t>.<raw body>"`` keyed with a
 shared secret, the same construction as Stripe's webhook signatures. The

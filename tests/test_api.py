@@ -1,4 +1,4 @@
-"""The REST contract of ../shared/API.md: presign, status GET (+ long-poll), callback."""
+"""The REST contract (README, "API"): presign, status GET (+ long-poll), callback."""
 
 from __future__ import annotations
 

@@ -2,15 +2,15 @@
 //
 // presign (POST JSON) -> subscribe (WebSocket, long-poll fallback) -> upload
 // (multipart POST straight to S3 or the local backend) -> resolve on the
-// terminal event. Protocol: shared/API.md. Nothing here renders anything: every
-// string the server sends is handed to the caller untouched.
+// terminal event. Protocol: the README's "API". Nothing here renders anything:
+// every string the server sends is handed to the caller untouched.
 
 /**
  * All tuning in one object. Mutate it to change every later call, or pass the
  * same keys to {@link upload} / {@link subscribe} to change one call.
  * @type {{presignUrl: string,
  *   reconnect: {minDelay: number, maxDelay: number, factor: number},
- *   socketOpenTimeout: number, longPollWait: number, pingInterval: number}}
+ *   socketOpenTimeout: number, longPollWait: number, pingInterval: number, deadline: number}}
  */
 export const defaults = {
   presignUrl: "/api/uploads/",
@@ -20,6 +20,9 @@ export const defaults = {
   socketOpenTimeout: 5000, // ms without any open socket before falling back to long-poll
   longPollWait: 25, // seconds, sent as ?wait= (the server caps it at 30)
   pingInterval: 25000, // ms between {"type":"ping"} frames on an open socket
+  // ms from upload() to the terminal event before it rejects with code "timeout" (0: no deadline;
+  // the server still ends every upload by its PROCESSING_TIMEOUT, pushed as failed/timeout).
+  deadline: 0,
 };
 
 const PREFIX = "realtime-uploads:";
@@ -38,8 +41,9 @@ const FINAL_TEXT = {
  * `realtime-uploads:failed` event).
  *
  * - `code`: a stable string. Processing codes from the event (`not_an_image`,
- *   `too_many_pixels`, `unsupported_format`, `corrupt_image`, `storage_error`),
- *   `expired`, S3 error codes from the upload response (`EntityTooLarge`,
+ *   `too_many_pixels`, `unsupported_format`, `corrupt_image`, `storage_error`,
+ *   `too_large`, `internal_error`, and `timeout` when the server's deadline
+ *   passed), `expired`, `timeout` (the `deadline` option passed), S3 error codes from the upload response (`EntityTooLarge`,
  *   `EntityTooSmall`, `AccessDenied`, ...), `presign_rejected` (400 from the
  *   presign endpoint; `errors` holds the DRF body `{field: [message]}`),
  *   `presign_failed`, `upload_failed`, `malformed_id` / `forbidden` /
@@ -356,22 +360,35 @@ function s3Error(xhr) {
  *
  * @param {File} file
  * @param {{target?: EventTarget, signal?: AbortSignal, csrfToken?: string,
- *   presignUrl?: string, onEvent?: (event: object) => void}} [options]
+ *   presignUrl?: string, deadline?: number, onEvent?: (event: object) => void}} [options]
  *   plus any key of {@link defaults}. `csrfToken` defaults to the `csrftoken`
- *   cookie and is sent as `X-CSRFToken` on the presign POST only.
+ *   cookie and is sent as `X-CSRFToken` on the presign POST only; `deadline`
+ *   (ms) bounds the whole upload, presign to terminal event.
  * @returns {Promise<object>} the `completed` event (`variants`, `original`, ...)
  * @throws {UploadError} on failed/expired processing, HTTP errors, a final
- *   socket close, or abort (code `aborted`)
+ *   socket close, abort (code `aborted`) or the deadline (code `timeout`)
  */
 export async function upload(file, options = {}) {
   const cfg = settings(options);
   const target = options.target ?? globalThis.document;
-  const { signal } = options;
+  // One signal for the caller's cancel and the deadline: both stop presign, XHR and socket alike.
+  const stop = new AbortController();
+  const forward = () => stop.abort(options.signal.reason);
+  if (options.signal?.aborted) forward();
+  else options.signal?.addEventListener("abort", forward, { once: true });
+  const late = new UploadError(`The upload did not finish within ${Math.round(cfg.deadline / 1000)} s.`, {
+    code: "timeout",
+  });
+  const deadline = cfg.deadline > 0 ? setTimeout(() => stop.abort(late), cfg.deadline) : 0;
+  const { signal } = stop;
   const csrfToken = options.csrfToken ?? cookie("csrftoken");
   let id = null;
   const emit = (name, extra = {}) =>
     target?.dispatchEvent(new CustomEvent(PREFIX + name, { bubbles: true, detail: { file, id, ...extra } }));
-  const aborted = () => new UploadError("The upload was cancelled.", { code: "aborted", cause: signal?.reason });
+  const aborted = () =>
+    signal.reason === late
+      ? late
+      : new UploadError("The upload was cancelled.", { code: "aborted", cause: signal.reason });
   try {
     if (signal?.aborted) throw aborted();
     const answer = await presign(file, cfg, csrfToken, signal).catch((e) => {
@@ -442,5 +459,8 @@ export async function upload(file, options = {}) {
       caught instanceof UploadError ? caught : new UploadError(String(caught?.message || caught), { cause: caught });
     emit("failed", { error, event: error.event });
     throw error;
+  } finally {
+    clearTimeout(deadline);
+    options.signal?.removeEventListener("abort", forward);
   }
 }

@@ -1,9 +1,10 @@
-"""A state change in one statement: ``UPDATE … WHERE <the change is legal now> RETURNING *``.
+"""The push path's hot statements, written once instead of compiled by the ORM on every callback.
 
-The services' general path locks the
-row (``SELECT … FOR UPDATE``), decides, then writes: four round trips with
-``BEGIN`` and ``COMMIT``, and two ORM queries to compile, which was a third
-of a callback's cost. Almost every callback is a legal next step, so
+**A state change in one statement**: ``UPDATE … WHERE <the change is legal
+now> RETURNING *``. The services' general path locks the row (``SELECT …
+FOR UPDATE``), decides, then writes: four round trips with ``BEGIN`` and
+``COMMIT``, and two ORM queries to compile, which was a third of a
+callback's cost. Almost every callback is a legal next step, so
 :func:`apply_if_legal` first tries that as one conditional ``UPDATE`` whose
 ``WHERE`` is the transition table and the object-version pin: the database
 applies it atomically or not at all. When no row matches (unknown id, an
@@ -12,10 +13,12 @@ and the caller takes the general path, which decides under the lock what the
 answer is. So the outcome is the same either way; only the cost differs.
 Like ``QuerySet.update()``, this sends no ``pre_save`` / ``post_save``
 signals (the app's own signals, :mod:`realtime_uploads.signals`, are sent
-either way).
+either way). PostgreSQL and SQLite (3.35+) support ``UPDATE … RETURNING``;
+other databases always take the general path.
 
-PostgreSQL and SQLite (3.35+) support ``UPDATE … RETURNING``; other
-databases always take the general path.
+**A completed callback's variants in one statement**: :func:`insert_variants`,
+a multi-row ``INSERT`` (``bulk_create``'s compilation was a tenth of a
+callback at 300/s), in the caller's transaction.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from typing import Any
 from django.db import connections, router
 from django.utils import timezone
 
-from .models import TRANSITIONS, Upload
+from .models import TRANSITIONS, Upload, Variant
 
 VENDORS = frozenset({"postgresql", "sqlite"})
 
@@ -91,3 +94,27 @@ def apply_if_legal(upload_id: uuid.UUID, to: str, *, object_etag: str, changes: 
         return None
     return _instance(connection, fields, row)
 
+
+
+_VARIANT_FIELDS = ("upload", "name", "key", "width", "height", "format", "size")
+
+
+def insert_variants(upload: Upload, variants: list[dict[str, Any]]) -> list[Variant]:
+    """Store ``variants`` (``{name, key, width, height, format, size}``) of ``upload``; the rows, unsaved-looking.
+
+    The returned Variant instances carry every field but their primary key
+    (the event does not use it). Raises IntegrityError for a duplicate name.
+    """
+    rows = [Variant(upload=upload, **v) for v in variants]
+    if not rows:
+        return rows
+    connection = connections[router.db_for_write(Variant)]
+    meta, qn = Variant._meta, connection.ops.quote_name
+    fields = [meta.get_field(name) for name in _VARIANT_FIELDS]
+    placeholders = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    params = [field.get_db_prep_save(getattr(row, field.attname), connection) for row in rows for field in fields]
+    columns = ", ".join(qn(field.column) for field in fields)
+    values = ", ".join([placeholders] * len(rows))
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {qn(meta.db_table)} ({columns}) VALUES {values}", params)  # noqa: S608
+    return rows
