@@ -60,8 +60,9 @@ DEFAULTS: dict[str, Any] = {
     "PROCESSING_TIMEOUT": 900,
     # Database work of the async paths (callbacks, sockets, long-polls) per process: threads
     # (= most connections they hold) and calls that may wait for one; past that 503 / close 1013.
+    # The queue bounds how late an event can be: 32 callbacks are ~100 ms of one core's work here.
     "DB_THREADS": 4,
-    "DB_MAX_QUEUED": 200,
+    "DB_MAX_QUEUED": 32,
     # Threads of the in-process processor used by the local backend.
     "LOCAL_PROCESSOR_THREADS": 2,
     # Objects that may wait for those threads; past it new ones wait for the sweep instead.
