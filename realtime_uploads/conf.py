@@ -59,7 +59,7 @@ DEFAULTS: dict[str, Any] = {
     # picked up is failed the same way when it expires, never called "No file arrived".
     "PROCESSING_TIMEOUT": 900,
     # Database work of the async paths (callbacks, sockets, long-polls) per process: threads
-    # (= most connections they hold) and calls that may wait for one; past that 503 / close 1013.
+    # (= most connections they hold) and calls that may wait for one; past that 503 / close 4503.
     # The queue bounds how late an event can be: 32 callbacks are ~100 ms of one core's work here.
     "DB_THREADS": 4,
     "DB_MAX_QUEUED": 32,

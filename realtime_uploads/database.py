@@ -13,8 +13,8 @@ the event loop and never use a thread per request. They call :func:`run`:
   so an idle socket or a waiting long-poll holds none;
 - at most ``DB_MAX_QUEUED`` calls wait for a thread; past that :func:`run`
   raises :class:`Overloaded` at once, and callers answer 503 with
-  ``Retry-After`` (HTTP) or close with 1013 "Try Again Later" (WebSocket,
-  RFC 6455 section 7.4.2 and the IANA close-code registry) instead of
+  ``Retry-After`` (HTTP, RFC 9110 section 10.2.3) or close with 4503, "try
+  again later" (WebSocket; the application's 4xxx range, as 4403/4404) instead of
   queueing for minutes.
 
 Events a service publishes inside a call (``transaction.on_commit``) are not

@@ -123,13 +123,18 @@ class _ShardConnection(_Shard):
             await self._batched("SUBSCRIBE", channel)
 
     async def unsubscribe(self, channel: str) -> None:
+        """Queue the channel's UNSUBSCRIBE and return: nothing waits on it (channels-redis unsubscribes while
+        a cancelled consumer cleans up, where awaiting would be cancelled again and logged as an error)."""
         joining = self._batches["SUBSCRIBE"].get(channel)
         if joining is not None:  # a subscription still being sent: let it land, then undo it
             await asyncio.wait([joining])
         if channel in self._subscribed_to:
-            await self._batched("UNSUBSCRIBE", channel)
+            self._enqueue("UNSUBSCRIBE", channel)
 
     async def _batched(self, command: str, channel: str) -> None:
+        await asyncio.shield(self._enqueue(command, channel))
+
+    def _enqueue(self, command: str, channel: str) -> asyncio.Future:
         wanted = self._batches[command]
         waiter = wanted.get(channel)
         if waiter is None:
@@ -137,7 +142,7 @@ class _ShardConnection(_Shard):
             waiter.add_done_callback(lambda done: done.cancelled() or done.exception())  # retrieved, even if
             if len(wanted) == 1:                                                          # the caller is gone
                 self._keep(asyncio.ensure_future(self._send_batch(command)))
-        await asyncio.shield(waiter)
+        return waiter
 
     async def _send_batch(self, command: str) -> None:
         await asyncio.sleep(0)  # let the rest of this loop iteration add its channels
@@ -231,6 +236,21 @@ class RedisPubSubLoopLayer(_PubSubLoopLayer):
     def __init__(self, *args: Any, on_disconnect=None, on_reconnect=None, **kwargs: Any):
         super().__init__(*args, on_disconnect=_hook(on_disconnect), on_reconnect=_hook(on_reconnect), **kwargs)
         self._shards = [_ShardConnection(shard.host, self) for shard in self._shards]
+
+    async def _subscribe_to_channel(self, channel: str) -> None:
+        """The channel's local queue, subscribed in Redis if Redis answers.
+
+        channels' AsyncConsumer asks for a channel before the application
+        runs; with Redis away, channels-redis raised there and every new
+        socket failed its handshake with a traceback. The channel stays local
+        instead (group messages reach it through its groups), so the consumer
+        can answer with its own 4503 when it cannot join the upload's group.
+        """
+        self.channels[channel] = asyncio.Queue()
+        try:
+            await self._get_shard(channel).subscribe(channel)
+        except Exception as exc:
+            logger.info("Channel %s not subscribed in Redis (%r); it receives group messages only.", channel, exc)
 
     def local_groups(self) -> list[str]:
         """The groups at least one channel of this process has joined (names as given to ``group_add``)."""

@@ -1,4 +1,4 @@
-"""Past capacity the push path sheds load at once (503 + Retry-After, close 1013) and changes nothing.
+"""Past capacity the push path sheds load at once (503 + Retry-After, close 4503) and changes nothing.
 
 The database executor is shrunk to one thread and no queue, and that
 thread is kept busy by a real call, so the next call finds it full.
@@ -41,7 +41,7 @@ async def test_a_callback_is_503_with_retry_after_and_changes_nothing(settings):
         assert response.json()["code"] == "overloaded"
         comm = communicator(f"/ws/uploads/{upload.id}/?token={make_subscribe_token(str(upload.id))}")
         assert (await comm.connect())[0]
-        assert (await comm.receive_output(timeout=2)) == {"type": "websocket.close", "code": 1013}
+        assert (await comm.receive_output(timeout=2)) == {"type": "websocket.close", "code": 4503}
     finally:
         release.set()
         await busy

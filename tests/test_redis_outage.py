@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 
+import aiohttp
 import pytest
 
 from .cluster import callback, collect, presign, session, subscribe
@@ -30,6 +31,7 @@ async def test_callbacks_during_a_redis_outage_are_saved_and_pushed_after_it_wit
     try:
         async with session() as http:
             uploads = [await presign(http, server.url) for _ in range(10)]
+            unfollowed = await presign(http, server.url)
             sockets = [(await subscribe(server.url, p))[0] for p in uploads]
 
             redis_server.stop()
@@ -40,10 +42,23 @@ async def test_callbacks_during_a_redis_outage_are_saved_and_pushed_after_it_wit
             assert all(a.body["seq"] == 2 for a in answers)  # saved, whatever Redis says
             assert took < 10, f"callbacks waited on the dead Redis for {took:.1f} s"
 
+            # Sockets opened meanwhile: for an upload this process already follows, accepted with the saved
+            # state (its group is subscribed, and redis-py re-subscribes it); for one it does not, told to
+            # come back later (4503): never a failed handshake, never 1011.
+            second, _snapshot = await subscribe(server.url, uploads[0])
+            assert (_snapshot["status"], _snapshot["seq"]) == ("processing", 2)
+            ws = server.url.replace("http", "ws")
+            async with http.ws_connect(f"{ws}/ws/uploads/{unfollowed['id']}/?token={unfollowed['subscribe']['token']}",
+                                       origin=server.url) as refused:
+                message = await refused.receive(timeout=10)
+            assert (message.type, refused.close_code) == (aiohttp.WSMsgType.CLOSE, 4503)
+
             redis_server.start()
             got = await asyncio.gather(*(collect(ws, until_status="processing", timeout=30) for ws in sockets))
             for events in got:
                 assert [(e["status"], e["seq"]) for e in events] == [("processing", 2)]
+            assert await collect(second, until_status=None, timeout=1) == []  # seq 2 was in its snapshot
+            sockets.append(second)
             # The same sockets, never reconnected, keep receiving pushes through the new Redis.
             await asyncio.gather(*(callback(http, server.url, p["id"], "completed") for p in uploads))
             got = await asyncio.gather(*(collect(ws, until_status="completed", timeout=20) for ws in sockets))

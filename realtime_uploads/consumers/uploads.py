@@ -18,8 +18,9 @@ only when no valid token came (so the consumer needs no channels
 socket that can be neither owner nor token holder is refused before it
 joins anything. When the
 database queue is full or Redis cannot be reached, the socket is closed with
-1013 "Try Again Later" (RFC 6455 section 7.4.2, IANA registry) and the client
-reconnects with backoff: never 1011.
+4503 (try again later: the 4xxx range is the application's, RFC 6455
+section 7.4.2, and daphne's autobahn refuses to send the registered 1013) and
+the client reconnects with backoff: never 1011.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ logger = logging.getLogger(__name__)
 CLOSE_MALFORMED_ID = 4400
 CLOSE_FORBIDDEN = 4403
 CLOSE_NOT_FOUND = 4404
-CLOSE_TRY_AGAIN = 1013
+CLOSE_TRY_AGAIN = 4503
 #: Longest wait for the channel layer while accepting, seconds.
 LAYER_TIMEOUT = 5.0
 
@@ -61,7 +62,7 @@ class UploadConsumer(AsyncJsonWebsocketConsumer):
     """Sends the snapshot at once, then every ``upload.status`` event of one upload.
 
     Close codes: 4400 malformed id, 4403 not authorised (owner's session or
-    ``?token=`` subscribe token), 4404 unknown id, 1013 try again later
+    ``?token=`` subscribe token), 4404 unknown id, 4503 try again later
     (the server is overloaded or its channel layer unreachable). Answers
     ``{"type": "ping"}`` with ``{"type": "pong"}``.
     """
@@ -115,7 +116,7 @@ class UploadConsumer(AsyncJsonWebsocketConsumer):
         try:
             await asyncio.wait_for(self.channel_layer.group_add(group, self.channel_name), LAYER_TIMEOUT)
         except Exception as exc:  # Redis down or hung: the client retries with backoff
-            logger.warning("Could not join %s (%r); closing with 1013.", group, exc)
+            logger.warning("Could not join %s (%r); closing with 4503.", group, exc)
             await self.close(code=CLOSE_TRY_AGAIN)
             return False
         self.group = group
