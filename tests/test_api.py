@@ -279,6 +279,12 @@ def test_signed_callback_for_unknown_id_is_404(post_callback, db):
         ({"status": "failed", "error": {"code": "made_up", "message": ""}}, "error"),
         ({"status": "completed", "variants": []}, "original"),
         ({"status": "completed", "original": {"width": 1, "height": 1, "format": "JPEG"}}, "variants"),
+        ({"status": ["failed"]}, "status"),
+        ({"status": "failed", "error": {"code": [], "message": ""}}, "error"),
+        ({"status": "failed", "error": {"code": {}, "message": ""}}, "error"),
+        ({"status": "failed", "error": {"code": "timeout", "message": "a\x00b"}}, "error"),  # PostgreSQL: no NUL
+        ({"status": "failed", "error": {"code": "timeout", "message": "\ud800"}}, "error"),  # not UTF-8
+        ({"status": "processing", "object": {"size": 1, "etag": "   "}}, "object"),
     ],
 )
 def test_bad_callback_body_is_400_naming_the_field_and_changes_nothing(make_upload, post_callback, payload,

@@ -45,7 +45,21 @@ def _int(where: str, value: Any, minimum: int) -> int:
     return value
 
 
+def _clean(where: str, value: str) -> str:
+    """``value`` without surrounding whitespace, as DRF's ``CharField`` trims; raises ValueError for a NUL
+    (PostgreSQL cannot store it) or a lone surrogate (JSON allows ``"\\ud800"``; UTF-8 cannot hold it)."""
+    if "\x00" in value:
+        raise ValueError(f"{where} must not contain NUL characters.")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError(f"{where} must not contain unpaired surrogate characters.") from None
+    return value.strip()
+
+
 def _str(where: str, value: Any, max_length: int) -> str:
+    if isinstance(value, str):
+        value = _clean(where, value)
     if not isinstance(value, str) or not value or len(value) > max_length:
         raise ValueError(f"{where} must be a non-empty string of at most {max_length} characters.")
     return value
@@ -96,7 +110,7 @@ def parse_callback(payload: Any, *, upload_id: uuid.UUID, variant_prefix: str) -
     except ValueError:
         errors["id"] = ["This field is required."] if raw_id is None else ["The body's id must be the upload's UUID."]
     status = payload.get("status")
-    if status not in STATUSES:
+    if not isinstance(status, str) or status not in STATUSES:
         errors["status"] = [f"status must be one of {', '.join(STATUSES)}, got {status!r}."]
     data["status"] = status
     if "object" in payload:
@@ -146,9 +160,10 @@ def _parse_variants(value: Any, prefix: str) -> list[dict[str, Any]]:
 def _parse_error(value: Any) -> dict[str, str]:
     value = _object("error", value)
     code = value.get("code")
-    if code not in ERROR_CODES:
+    if not isinstance(code, str) or code not in ERROR_CODES:
         raise ValueError(f"error.code must be one of {', '.join(sorted(ERROR_CODES))}, got {code!r}.")
     message = value.get("message", "")
     if not isinstance(message, str) or len(message) > 500:
         raise ValueError("error.message must be a string of at most 500 characters.")
+    message = _clean("error.message", message)
     return {"code": code, "message": message}
