@@ -79,7 +79,7 @@ class PushPath:
         if view is views.upload_callback:
             return lambda scope, receive, send: self._callback(upload_id, scope, receive, send)
         uid = parse_upload_id(upload_id)
-        params = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
+        params = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True))
         query, invalid = push.status_query(params)
         if uid is None or invalid is not None or not check_subscribe_token(query.get("token"), str(uid)):
             return None  # Django answers these (session owners, 400s, 403s)

@@ -117,3 +117,10 @@ async def test_a_client_that_goes_away_stops_its_long_poll():
     await comm.send_input({"type": "http.disconnect"})
     await comm.wait(5)
     assert longpoll.waiters.count == 0
+
+
+async def test_a_blank_since_on_the_fast_path_is_the_same_400_as_through_django():
+    upload = await new_upload()
+    token = make_subscribe_token(str(upload.id))
+    status, headers, body = await request("GET", f"/api/uploads/{upload.id}/", query=f"since=&wait=1&token={token}")
+    assert status == 400 and "since" in json.loads(body)
