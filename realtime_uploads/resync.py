@@ -18,6 +18,8 @@ import asyncio
 import logging
 from typing import Any
 
+from django.db import DatabaseError
+
 from . import database
 from .events import GROUP_PREFIX, upload_event
 from .selectors import EVENT_FIELDS, parse_upload_id
@@ -25,6 +27,8 @@ from .selectors import EVENT_FIELDS, parse_upload_id
 logger = logging.getLogger(__name__)
 
 BATCH = 500
+#: Seconds of database errors after which a resync stops retrying.
+GIVE_UP_AFTER = 300.0
 
 
 def _snapshots(ids: list) -> dict[str, dict[str, Any]]:
@@ -40,23 +44,41 @@ async def resync(layer: Any) -> int:
     ``layer`` offers ``local_groups()`` and ``deliver_local(group, message)``
     (:class:`realtime_uploads.layers.RedisPubSubLoopLayer`). A full database
     queue (:class:`~realtime_uploads.database.Overloaded`) is waited out, not
-    given up on.
+    given up on; database errors are retried with backoff for
+    :data:`GIVE_UP_AFTER` seconds.
     """
     ids = [uid for group in layer.local_groups() if group.startswith(GROUP_PREFIX)
            if (uid := parse_upload_id(group[len(GROUP_PREFIX):])) is not None]
     read = 0
     for start in range(0, len(ids), BATCH):
         batch = ids[start : start + BATCH]
-        while True:
-            try:
-                events = await database.run(_snapshots, batch)
-                break
-            except database.Overloaded as exc:
-                await asyncio.sleep(exc.retry_after)
+        events = await _read(batch)
+        if events is None:
+            logger.error("Gave up re-sending snapshots after %.0f s of database errors; %d upload(s) not re-sent.",
+                         GIVE_UP_AFTER, len(ids) - start)
+            break
         for event in events.values():
             layer.deliver_local(f"{GROUP_PREFIX}{event['id']}", event)
         read += len(events)
     return read
+
+
+async def _read(batch: list) -> dict[str, dict[str, Any]] | None:
+    """The batch's snapshots; waits out a full queue and retries database errors (a kept connection that
+    died in the same outage, a database restarting) with backoff for GIVE_UP_AFTER seconds, then None."""
+    loop = asyncio.get_running_loop()
+    give_up, delay = loop.time() + GIVE_UP_AFTER, 0.5
+    while True:
+        try:
+            return await database.run(_snapshots, batch)
+        except database.Overloaded as exc:
+            await asyncio.sleep(exc.retry_after)
+        except DatabaseError as exc:
+            if loop.time() + delay > give_up:
+                return None
+            logger.warning("Re-sending snapshots: database error (%r); retrying in %.1f s.", exc, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10.0)
 
 
 async def on_reconnect(layer: Any) -> None:

@@ -140,6 +140,11 @@ async def test_owner_session_subscribes_without_token_and_others_cannot():
     assert connected
     assert (await comm.receive_json_from(timeout=2))["id"] == str(upload.id)
     await comm.disconnect()
+    # Cookies split over several headers (HTTP/2, RFC 9113 section 8.2.3) count too.
+    split = communicator(f"/ws/uploads/{upload.id}/", headers=[(b"cookie", b"theme=dark"), (b"cookie", cookie)])
+    assert (await split.connect())[0]
+    assert (await split.receive_json_from(timeout=2))["id"] == str(upload.id)
+    await split.disconnect()
 
     other = await sync_to_async(get_user_model().objects.create_user)("other", password="pw")
     cookie = await sync_to_async(session_cookie)(other)

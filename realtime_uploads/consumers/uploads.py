@@ -33,6 +33,7 @@ from urllib.parse import parse_qs
 from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
+from django.db import DatabaseError
 from django.http.cookie import parse_cookie
 
 from .. import database
@@ -52,10 +53,9 @@ LAYER_TIMEOUT = 5.0
 
 
 def _session_key(scope: dict) -> str | None:
-    for name, value in scope.get("headers", ()):
-        if name == b"cookie":
-            return parse_cookie(value.decode("latin-1")).get(settings.SESSION_COOKIE_NAME)
-    return None
+    """The session cookie's value; every ``Cookie`` header counts (HTTP/2 may split them, RFC 9113 8.2.3)."""
+    cookies = [value.decode("latin-1") for name, value in scope.get("headers", ()) if name == b"cookie"]
+    return parse_cookie("; ".join(cookies)).get(settings.SESSION_COOKIE_NAME) if cookies else None
 
 
 class UploadConsumer(AsyncJsonWebsocketConsumer):
@@ -105,6 +105,10 @@ class UploadConsumer(AsyncJsonWebsocketConsumer):
         except database.Overloaded:
             await self._refuse(CLOSE_TRY_AGAIN)
             return
+        except DatabaseError:  # database restarting, connection lost: the client retries with backoff
+            logger.exception("Could not read upload %s for a socket; closing with 4503.", upload_id)
+            await self._refuse(CLOSE_TRY_AGAIN)
+            return
         if found is None:
             await self._refuse(CLOSE_NOT_FOUND)
         elif not token_ok and not is_owner(user, found.owner_id):
@@ -117,7 +121,8 @@ class UploadConsumer(AsyncJsonWebsocketConsumer):
             await asyncio.wait_for(self.channel_layer.group_add(group, self.channel_name), LAYER_TIMEOUT)
         except Exception as exc:  # Redis down or hung: the client retries with backoff
             logger.warning("Could not join %s (%r); closing with 4503.", group, exc)
-            await self.close(code=CLOSE_TRY_AGAIN)
+            self.group = group  # group_add registers the channel before it subscribes: undo that too
+            await self._refuse(CLOSE_TRY_AGAIN)
             return False
         self.group = group
         return True
