@@ -26,7 +26,6 @@ thread hop per event.
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import threading
 import time
@@ -74,23 +73,38 @@ class DatabaseExecutor:
         """Run ``fn(*args, **kwargs)`` on a worker thread; send the events it published.
 
         Raises :class:`Overloaded` without queueing when the queue is full,
-        and whatever ``fn`` raises.
+        and whatever ``fn`` raises. Events of a committed transaction are sent
+        even if ``fn`` raises afterwards (an ``on_commit`` receiver of the
+        project's) or the caller is cancelled meanwhile (Django cancels a view
+        whose client went away): the worker finishes the call either way, and
+        the retry of an idempotent callback would publish nothing.
         """
         with self._lock:
             if self._admitted >= self.threads + self.max_queued:
                 raise Overloaded(self._admitted - self.threads)
             self._admitted += 1
+        events: list[dict] = []
         try:
+            future = self._pool.submit(_call, fn, args, kwargs, events)
+        except BaseException:
+            self._finished(None)
+            raise
+        future.add_done_callback(self._finished)  # the worker is busy until then, awaited or not
+        try:
+            result = await asyncio.wrap_future(future)
+        except asyncio.CancelledError:
             loop = asyncio.get_running_loop()
-            result, events = await loop.run_in_executor(self._pool, functools.partial(_call, fn, args, kwargs))
-        finally:
-            with self._lock:
-                self._admitted -= 1
-        if events:
-            from .events import send_events
-
-            await send_events(events)
+            future.add_done_callback(lambda _done: _send_soon(loop, events))
+            raise
+        except BaseException:
+            await _send(events)
+            raise
+        await _send(events)
         return result
+
+    def _finished(self, _future: Any) -> None:
+        with self._lock:
+            self._admitted -= 1
 
     def release(self, timeout: float = 5.0) -> None:
         """Close every worker's kept connections, in the worker itself (Django connections are per thread)."""
@@ -115,13 +129,39 @@ class DatabaseExecutor:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
 
-def _call(fn: Callable[..., T], args: tuple, kwargs: dict) -> tuple[T, list[dict]]:
-    _local.events = events = []
+def _call(fn: Callable[..., T], args: tuple, kwargs: dict, events: list[dict]) -> T:
+    _local.events = events
     try:
-        return fn(*args, **kwargs), events
+        return fn(*args, **kwargs)
     finally:
         _local.events = None
         _tidy()
+
+
+async def _send(events: list[dict]) -> None:
+    if events:
+        from .events import send_events
+
+        await send_events(events)
+
+
+_sending: set[asyncio.Future] = set()
+
+
+def _send_soon(loop: asyncio.AbstractEventLoop, events: list[dict]) -> None:
+    """From the worker thread, once a call whose awaiter was cancelled is done: send its events on ``loop``."""
+    if not events:
+        return
+
+    def start() -> None:
+        task = asyncio.ensure_future(_send(events))
+        _sending.add(task)
+        task.add_done_callback(_sending.discard)
+
+    try:
+        loop.call_soon_threadsafe(start)
+    except RuntimeError:  # the loop is closed: the process is going away, subscribers resync on reconnect
+        logger.warning("Could not send %d event(s) of a cancelled call: the event loop is closed.", len(events))
 
 
 def _tidy() -> None:

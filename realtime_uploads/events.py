@@ -129,7 +129,11 @@ _tasks: set[asyncio.Future] = set()
 async def send_event(event: dict[str, Any]) -> bool:
     """Send ``event`` to its upload's group within SEND_TIMEOUT seconds; False (logged) if that failed."""
     global _loop
-    _loop = asyncio.get_running_loop()
+    _loop = asyncio.get_running_loop()  # the server's loop: sync threads of this process publish through it
+    return await _send_now(event)
+
+
+async def _send_now(event: dict[str, Any]) -> bool:
     layer = get_channel_layer()
     if layer is None:
         logger.warning("No CHANNEL_LAYERS configured; upload %s event not pushed.", event["id"])
@@ -173,4 +177,4 @@ def publish(event: dict[str, Any]) -> None:
     if loop is not None and loop.is_running() and not loop.is_closed():
         asyncio.run_coroutine_threadsafe(send_event(event), loop)
         return
-    async_to_sync(send_event)(event)
+    async_to_sync(_send_now)(event)  # a loop of its own, gone afterwards: never remembered as the server's
