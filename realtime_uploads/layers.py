@@ -43,6 +43,13 @@ _DRAIN = 1000  # messages read per wake-up of a shard's receive loop at most
 _DATA_TYPES = frozenset({"message", "pmessage"})
 
 
+def _settle(futures: Any, exc: BaseException | None = None) -> None:
+    """Resolve every unfinished future: with ``exc`` if given, else with None."""
+    for future in futures:
+        if not future.done():
+            future.set_exception(exc) if exc is not None else future.set_result(None)
+
+
 def _hook(value: Callable | str | None) -> Callable | None:
     return import_string(value) if isinstance(value, str) else value
 
@@ -79,6 +86,7 @@ class _ShardConnection(_Shard):
         self._down = False
         self._hook_tasks: set[asyncio.Task] = set()
         self._batches: dict[str, dict[str, asyncio.Future]] = {"SUBSCRIBE": {}, "UNSUBSCRIBE": {}}
+        self._inflight: dict[str, dict[str, asyncio.Future]] = {"SUBSCRIBE": {}, "UNSUBSCRIBE": {}}
         self._outbox: list[tuple[str, bytes, asyncio.Future]] = []
         self._publishing = False
 
@@ -105,30 +113,48 @@ class _ShardConnection(_Shard):
                         pipe.publish(channel, message)
                     await pipe.execute()
                 except Exception as exc:
-                    for _channel, _message, done in batch:
-                        if not done.done():
-                            done.set_exception(exc)
+                    _settle((done for _c, _m, done in batch), exc)
                     continue
-                for _channel, _message, done in batch:
-                    if not done.done():
-                        done.set_result(None)
+                except BaseException:
+                    self._outbox[:0] = batch  # failed below, with whatever else was waiting
+                    raise
+                _settle(done for _c, _m, done in batch)
         finally:
             self._publishing = False
+            if self._outbox:  # cancelled (loop closing, flush): no publisher waits for ever
+                batch, self._outbox = self._outbox, []
+                _settle((done for _c, _m, done in batch), ConnectionError("channel layer closed"))
+
+    def _pending(self, command: str, channel: str) -> asyncio.Future | None:
+        """The unfinished ``command`` for ``channel``: queued, or sent and not yet answered."""
+        return self._batches[command].get(channel) or self._inflight[command].get(channel)
 
     async def subscribe(self, channel: str) -> None:
-        leaving = self._batches["UNSUBSCRIBE"].get(channel)
-        if leaving is not None:  # an unsubscription still being sent: let it land first
+        leaving = self._batches["UNSUBSCRIBE"].pop(channel, None)
+        if leaving is not None:  # queued, not sent yet: the channel simply stays subscribed
+            _settle([leaving])
+        leaving = self._inflight["UNSUBSCRIBE"].get(channel)
+        if leaving is not None:  # already on the wire: let it land, then subscribe again
             await asyncio.wait([leaving])
-        if channel not in self._subscribed_to:
+        joining = self._pending("SUBSCRIBE", channel)
+        if joining is not None:
+            await asyncio.shield(joining)
+        elif channel not in self._subscribed_to:
             await self._batched("SUBSCRIBE", channel)
 
     async def unsubscribe(self, channel: str) -> None:
-        """Queue the channel's UNSUBSCRIBE and return: nothing waits on it (channels-redis unsubscribes while
-        a cancelled consumer cleans up, where awaiting would be cancelled again and logged as an error)."""
-        joining = self._batches["SUBSCRIBE"].get(channel)
-        if joining is not None:  # a subscription still being sent: let it land, then undo it
-            await asyncio.wait([joining])
-        if channel in self._subscribed_to:
+        """Queue the channel's UNSUBSCRIBE and return: nothing waits on Redis (channels-redis unsubscribes
+        while a cancelled consumer cleans up, where awaiting would be cancelled again and logged as an
+        error; and a SUBSCRIBE hung on a dead Redis must not hang the socket that is leaving)."""
+        joining = self._pending("SUBSCRIBE", channel)
+        if joining is not None:  # a subscription still being sent: undo it once it lands, unless wanted again
+            joining.add_done_callback(lambda _done: self._unsubscribe_unwanted(channel))
+        elif channel in self._subscribed_to:
+            self._enqueue("UNSUBSCRIBE", channel)
+
+    def _unsubscribe_unwanted(self, channel: str) -> None:
+        layer = self.channel_layer
+        if channel in self._subscribed_to and channel not in layer.channels and channel not in layer.groups:
             self._enqueue("UNSUBSCRIBE", channel)
 
     async def _batched(self, command: str, channel: str) -> None:
@@ -140,14 +166,20 @@ class _ShardConnection(_Shard):
         if waiter is None:
             waiter = wanted[channel] = asyncio.get_running_loop().create_future()
             waiter.add_done_callback(lambda done: done.cancelled() or done.exception())  # retrieved, even if
-            if len(wanted) == 1:                                                          # the caller is gone
+            if len(wanted) == 1:  # the caller is gone
                 self._keep(asyncio.ensure_future(self._send_batch(command)))
         return waiter
 
     async def _send_batch(self, command: str) -> None:
+        """Send every queued ``command`` in one go. While it is on the wire the batch stays visible in
+        ``_inflight``: a subscribe racing an UNSUBSCRIBE of the same channel waits for it instead of
+        trusting ``_subscribed_to`` (and ending up unsubscribed)."""
         await asyncio.sleep(0)  # let the rest of this loop iteration add its channels
         async with self._lock:
             wanted, self._batches[command] = self._batches[command], {}
+            if not wanted:  # emptied by a subscribe that kept its channel
+                return
+            self._inflight[command] = wanted
             try:
                 self._ensure_redis()
                 self._ensure_receiver()
@@ -158,15 +190,20 @@ class _ShardConnection(_Shard):
                     await self._pubsub.unsubscribe(*wanted)
                     self._subscribed_to.difference_update(wanted)
             except BaseException as exc:
-                for waiter in wanted.values():
-                    if not waiter.done():
-                        waiter.set_exception(exc if isinstance(exc, Exception) else ConnectionError(str(exc)))
+                _settle(wanted.values(), exc if isinstance(exc, Exception) else ConnectionError(str(exc)))
                 if not isinstance(exc, Exception):
                     raise
                 return
-        for waiter in wanted.values():
-            if not waiter.done():
-                waiter.set_result(None)
+            finally:
+                self._inflight[command] = {}
+        _settle(wanted.values())
+
+    async def flush(self) -> None:
+        """channels-redis' flush (closes the connection) that also fails what was queued, not yet sent."""
+        await super().flush()
+        for command in ("SUBSCRIBE", "UNSUBSCRIBE"):
+            queued, self._batches[command] = self._batches[command], {}
+            _settle(queued.values(), ConnectionError("channel layer flushed"))
 
     def _keep(self, task: asyncio.Future) -> None:
         self._hook_tasks.add(task)
@@ -209,13 +246,15 @@ class _ShardConnection(_Shard):
                     # Drain what is buffered in one go. Subscribe confirmations are skipped here, not by
                     # redis-py: it answers None for them, which would end the drain at every one (a
                     # reconnect storm queues thousands ahead of the events).
-                    message = await self._pubsub.get_message(timeout=0.1)
+                    # Every message read is handed on before the next read (at most _DRAIN per wake-up).
+                    timeout = 0.1
                     for _ in range(_DRAIN):
+                        message = await self._pubsub.get_message(timeout=timeout)
                         if message is None:
                             break
                         if message["type"] in _DATA_TYPES:
                             self._receive_message(message)
-                        message = await self._pubsub.get_message(timeout=0)
+                        timeout = 0
                     delay = 0.1
                 else:
                     await asyncio.sleep(0.1)
@@ -251,6 +290,12 @@ class RedisPubSubLoopLayer(_PubSubLoopLayer):
             await self._get_shard(channel).subscribe(channel)
         except Exception as exc:
             logger.info("Channel %s not subscribed in Redis (%r); it receives group messages only.", channel, exc)
+
+    async def delete_channel(self, channel: str) -> None:
+        """Forget a channel made by ``new_channel`` that no consumer receives on: its queue and its Redis
+        subscription (channels-redis does this only when a ``receive`` is cancelled). Never waits on Redis."""
+        if self.channels.pop(channel, None) is not None:
+            await self._get_shard(channel).unsubscribe(channel)
 
     def local_groups(self) -> list[str]:
         """The groups at least one channel of this process has joined (names as given to ``group_add``)."""

@@ -81,21 +81,21 @@ async def wait_for_change(upload_id: uuid.UUID, *, since: int, wait: float) -> d
     (both mean: answer 503 with ``Retry-After``).
     """
     waiters.admit()
-    layer, channel, group = get_channel_layer(), None, group_name(upload_id)
+    layer, channel, joined, group = get_channel_layer(), None, False, group_name(upload_id)
     try:
         if layer is not None:
             try:
                 channel = await asyncio.wait_for(layer.new_channel(), LAYER_TIMEOUT)
                 await asyncio.wait_for(layer.group_add(group, channel), LAYER_TIMEOUT)
+                joined = True
             except Exception as exc:
                 logger.warning("Long-poll for %s cannot use the channel layer (%r); reading every %.0f s.",
                                upload_id, exc, POLL_EVERY)
-                channel = None
         event = await read_snapshot(upload_id)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait
         while not _settled(event, since) and (remaining := deadline - loop.time()) > 0:
-            if channel is None:
+            if not joined:
                 await asyncio.sleep(min(POLL_EVERY, remaining))
                 event = await read_snapshot(upload_id)
                 continue
@@ -109,7 +109,17 @@ async def wait_for_change(upload_id: uuid.UUID, *, since: int, wait: float) -> d
     finally:
         waiters.release()
         if channel is not None:
-            try:
-                await asyncio.wait_for(layer.group_discard(group, channel), LAYER_TIMEOUT)
-            except Exception as exc:
-                logger.info("Long-poll could not leave %s cleanly: %r", group, exc)
+            await _forget(layer, group, channel)
+
+
+async def _forget(layer: Any, group: str, channel: str) -> None:
+    """Leave ``group`` (also after a failed ``group_add``, which registers first) and drop the channel:
+    channels-redis' Pub/Sub layer drops a channel only when a ``receive`` is cancelled, and a poll
+    answered at once or by a message would otherwise keep its queue and Redis subscription for good."""
+    try:
+        await asyncio.wait_for(layer.group_discard(group, channel), LAYER_TIMEOUT)
+        delete = getattr(layer, "delete_channel", None)  # realtime_uploads.layers' Pub/Sub layer
+        if delete is not None:
+            await asyncio.wait_for(delete(channel), LAYER_TIMEOUT)
+    except Exception as exc:
+        logger.info("Long-poll could not leave %s cleanly: %r", group, exc)
