@@ -13,7 +13,9 @@ re-dispatches, at least once:
   report never did).
 
 A repeat is harmless: the ``processing`` report of the same object version
-is an idempotent no-op, and the version pin refuses any other. The sweep
+is an idempotent no-op, and the version pin refuses any other. A key offered
+before is offered again only after an exponential backoff (another process
+sharing the database may still be rendering it). The sweep
 also runs :func:`~realtime_uploads.services.uploads_expire`, so deadlines
 (``PROCESSING_TIMEOUT``, expiry) hold without a cron job; an upload that
 keeps failing to finish is ended there instead of retried for ever.
@@ -24,6 +26,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -32,22 +35,34 @@ from django.utils import timezone
 
 logger = logging.getLogger(__name__)
 
-#: Most uploads of each kind looked at per sweep (newest first).
+#: Most keys one sweep dispatches.
 LIMIT = 200
+#: Most ``pending`` rows one sweep looks at to find them (uploads presigned and never sent are pending too).
+SCAN = 5000
 
 
-def stale_keys(*, storage: Any, retry_after: int, exclude: set[str], now=None) -> list[str]:
-    """Object keys the sweep should dispatch again (see the module docstring), oldest news first."""
+def stale_keys(*, storage: Any, retry_after: int, exclude: set[str], now=None, limit: int = LIMIT,
+               scan: int = SCAN) -> list[str]:
+    """Object keys the sweep should dispatch again (see the module docstring), at most ``limit``.
+
+    Silent ``processing`` uploads first, the longest silent first; then
+    ``pending`` ones whose object is stored, oldest first (nearest their
+    deadline), looking past up to ``scan`` pending rows whose object never came.
+    ``exclude`` (keys this process is working on) is left out in the query, so
+    it cannot use up the limit.
+    """
     from .models import Status, Upload
 
     now = now or timezone.now()
     stale = now - timedelta(seconds=retry_after)
-    keys = [key for key in Upload.objects.filter(status=Status.PROCESSING, updated_at__lt=stale)
-            .order_by("updated_at").values_list("key", flat=True)[:LIMIT] if key not in exclude]
-    pending = (Upload.objects.filter(status=Status.PENDING, created_at__lt=stale)
-               .order_by("-created_at").values_list("key", flat=True)[:LIMIT])
+    keys = list(Upload.objects.filter(status=Status.PROCESSING, updated_at__lt=stale).exclude(key__in=exclude)
+                .order_by("updated_at").values_list("key", flat=True)[:limit])
+    pending = list(Upload.objects.filter(status=Status.PENDING, created_at__lt=stale).exclude(key__in=exclude)
+                   .order_by("created_at").values_list("key", flat=True)[:scan])
     for key in pending:
-        if key not in exclude and _stored_before(storage, key, stale):
+        if len(keys) >= limit:
+            break
+        if _stored_before(storage, key, stale):
             keys.append(key)
     return keys
 
@@ -59,7 +74,8 @@ def _stored_before(storage: Any, key: str, moment) -> bool:
         return storage.get_modified_time(key) < moment
     except NotImplementedError:  # a storage that cannot date objects: present is enough
         return True
-    except OSError:
+    except Exception as exc:  # cannot tell now: the next sweep asks again
+        logger.warning("Sweep: could not check %s (%r).", key, exc)
         return False
 
 
@@ -71,6 +87,8 @@ class Sweeper:
         self.storage = storage
         self.retry_after = retry_after
         self.stop = threading.Event()
+        #: key -> (times offered, monotonic time before which it is not offered again)
+        self._offered: dict[str, tuple[int, float]] = {}
         self._thread = threading.Thread(target=self._loop, name="realtime-uploads-sweep")
 
     def start(self) -> None:
@@ -90,10 +108,10 @@ class Sweeper:
 
         close_old_connections()
         try:
-            ended = uploads_expire(object_exists=self.storage.exists)
+            ended = uploads_expire(object_exists=self._exists)
             keys = stale_keys(storage=self.storage, retry_after=self.retry_after,
                               exclude=self.dispatcher.in_flight())
-            dispatched = sum(self.dispatcher.submit(key) is not None for key in keys)
+            dispatched = self._offer(keys)
         except Exception:
             logger.exception("The local processing sweep failed; it will run again.")
             return 0, 0
@@ -102,6 +120,35 @@ class Sweeper:
         if ended or dispatched:
             logger.info("Sweep: %d upload(s) ended by their deadline, %d re-dispatched.", ended, dispatched)
         return ended, dispatched
+
+    def _exists(self, key: str) -> bool | None:
+        """Whether the storage holds ``key``; None when it cannot tell (one bad answer must not end the sweep)."""
+        try:
+            return self.storage.exists(key)
+        except Exception as exc:  # an OSError, a remote storage's client error: "cannot tell"
+            logger.warning("Sweep: could not tell whether %s is stored (%r).", key, exc)
+            return None
+
+    def _offer(self, keys: list[str]) -> int:
+        """Dispatch the keys that are due; how many were taken.
+
+        A key offered before waits ``retry_after * 2**(times offered - 1)``
+        seconds before it is offered again: an upload another process is
+        still rendering (several processes share one database), or one whose
+        report keeps failing, is retried a few times until its deadline
+        (``PROCESSING_TIMEOUT``) ends it, not at every sweep.
+        """
+        now = time.monotonic()
+        current = set(keys)
+        self._offered = {key: seen for key, seen in self._offered.items() if key in current}
+        taken = 0
+        for key in keys:
+            times, not_before = self._offered.get(key, (0, 0.0))
+            if now < not_before or self.dispatcher.submit(key) is None:
+                continue
+            self._offered[key] = (times + 1, now + self.retry_after * 2**times)
+            taken += 1
+        return taken
 
     def close(self, timeout: float | None = None) -> None:
         """Stop the thread (waiting up to ``timeout`` seconds for a sweep under way)."""

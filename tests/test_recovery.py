@@ -86,3 +86,66 @@ def test_sweep_ends_what_passed_its_deadline_in_the_same_pass(make_upload, stora
         dispatcher.shutdown(wait=True, timeout=10)
     assert (ended, dispatched) == (1, 0)  # failed/timeout, not retried for ever
     assert Upload.objects.get(pk=hopeless.pk).error_code == "timeout"
+
+
+def test_a_stored_upload_is_found_behind_more_abandoned_ones_than_the_limit(make_upload, storage):
+    abandoned = [make_upload() for _ in range(3)]  # presigned, never sent: pending for their whole lifetime
+    for upload in abandoned:
+        backdate(upload, 60, "created_at")
+    arrived = make_upload()
+    backdate(arrived, 50, "created_at")
+    stored(storage, arrived, seconds_ago=40)
+    assert stale_keys(storage=storage, retry_after=30, exclude=set(), limit=2) == [arrived.key]
+
+
+def test_a_key_that_keeps_coming_back_is_offered_with_growing_pauses(make_upload, storage, settings):
+    """Its report cannot be delivered (nothing listens on the callback port), so it stays processing."""
+    from .servers import free_port
+
+    settings.REALTIME_UPLOADS = {**settings.REALTIME_UPLOADS, "CALLBACK_ATTEMPTS": 1,
+                                 "CALLBACK_URL": f"http://127.0.0.1:{free_port()}/api/uploads/{{id}}/callback/"}
+    silent = make_upload()
+    stored(storage, silent, seconds_ago=60)
+    services.upload_mark_processing(upload_id=silent.id)
+    backdate(silent, 60, "updated_at")
+    dispatcher = LocalDispatcher(store=DjangoStorageStore(storage), config=processor_config(), threads=1)
+    sweeper = Sweeper(dispatcher=dispatcher, storage=storage, retry_after=1)
+
+    def sweep_when_idle() -> int:
+        deadline = time.monotonic() + 10
+        while dispatcher.in_flight() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return sweeper.sweep()[1]
+
+    try:
+        offered = [sweep_when_idle(), sweep_when_idle()]  # once, then not again at once
+        time.sleep(1.1)
+        offered += [sweep_when_idle(), sweep_when_idle()]  # after 1 s once more, then 2 s to wait
+        time.sleep(1.1)
+        offered.append(sweep_when_idle())  # 1.1 s < 2 s: still waiting
+    finally:
+        dispatcher.shutdown(wait=True, timeout=10)
+    assert offered == [1, 0, 1, 0, 0]
+    assert Upload.objects.get(pk=silent.pk).status == "processing"
+
+
+class UnreachableStorage(FileSystemStorage):
+    """Fault injection: a network filesystem or remote storage that stopped answering (none runs here)."""
+
+    def exists(self, name):
+        raise OSError(f"storage unreachable while looking for {name}")
+
+
+def test_a_storage_that_fails_does_not_end_the_sweep(make_upload, tmp_path, settings):
+    settings.REALTIME_UPLOADS = {**settings.REALTIME_UPLOADS, "EXPIRE_GRACE": 0}
+    broken = UnreachableStorage(location=tmp_path)
+    late, later = make_upload(), make_upload()
+    for upload in (late, later):
+        backdate(upload, 60, "expires_at")
+    dispatcher = LocalDispatcher(store=DjangoStorageStore(broken), config=processor_config(), threads=1)
+    try:
+        ended, _dispatched = Sweeper(dispatcher=dispatcher, storage=broken, retry_after=30).sweep()
+    finally:
+        dispatcher.shutdown(wait=True, timeout=10)
+    assert ended == 2  # every one past its deadline, not just those before the first storage error
+    assert {u.status for u in Upload.objects.filter(pk__in=[late.pk, later.pk])} == {"expired"}
