@@ -12,9 +12,11 @@ idempotent repeat, an illegal step, another object version) it returns None
 and the caller takes the general path, which decides under the lock what the
 answer is. So the outcome is the same either way; only the cost differs.
 Like ``QuerySet.update()``, this sends no ``pre_save`` / ``post_save``
-signals (the app's own signals, :mod:`realtime_uploads.signals`, are sent
-either way). PostgreSQL and SQLite (3.35+) support ``UPDATE … RETURNING``;
-other databases always take the general path.
+signals, and neither does the general path (it writes with ``update()``
+too): receivers see the same thing whichever path ran. The app's own
+signals, :mod:`realtime_uploads.signals`, are sent either way.
+PostgreSQL and SQLite 3.35+ support ``UPDATE … RETURNING``; other databases
+(and older SQLite) always take the general path.
 
 **A completed callback's variants in one statement**: :func:`insert_variants`,
 a multi-row ``INSERT`` (``bulk_create``'s compilation was a tenth of a
@@ -32,6 +34,14 @@ from django.utils import timezone
 from .models import TRANSITIONS, Upload, Variant
 
 VENDORS = frozenset({"postgresql", "sqlite"})
+#: ``UPDATE … RETURNING`` came in SQLite 3.35 (https://www.sqlite.org/lang_returning.html).
+SQLITE_RETURNING = (3, 35, 0)
+
+
+def _returns_rows(connection) -> bool:
+    if connection.vendor == "sqlite":
+        return connection.Database.sqlite_version_info >= SQLITE_RETURNING
+    return connection.vendor in VENDORS
 
 
 def _converters(connection, fields) -> list[list]:
@@ -63,7 +73,7 @@ def apply_if_legal(upload_id: uuid.UUID, to: str, *, object_etag: str, changes: 
     Run it inside the caller's transaction when more is written with it.
     """
     connection = connections[router.db_for_write(Upload)]
-    if connection.vendor not in VENDORS:
+    if not _returns_rows(connection):
         return None
     meta, qn = Upload._meta, connection.ops.quote_name
     allowed_from = sorted(status for status, nexts in TRANSITIONS.items() if to in nexts)

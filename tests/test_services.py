@@ -176,3 +176,42 @@ def test_expire_marks_only_pending_uploads_past_expiry_plus_grace(make_upload, s
     assert services.uploads_expire() == 1
     statuses = dict(Upload.objects.values_list("pk", "status"))
     assert statuses == {old.pk: "expired", fresh.pk: "pending", busy.pk: "processing"}
+
+
+def test_neither_path_of_a_transition_sends_model_save_signals(make_upload):
+    """The one-statement UPDATE and the locked general path (taken here with a guard) look alike to receivers."""
+    from django.db.models.signals import post_save, pre_save
+
+    saved = []
+
+    def record(sender, instance, **kwargs):
+        saved.append(kwargs["signal"])
+
+    fast, general = make_upload(), make_upload()
+    pre_save.connect(record, sender=Upload)
+    post_save.connect(record, sender=Upload)
+    try:
+        services.upload_mark_processing(upload_id=fast.id)
+        services.upload_mark_expired(upload_id=general.id, guard=lambda upload: True)  # a guard: the general path
+        services.upload_mark_processing(upload_id=str(fast.id))  # repeat, general path, no change
+    finally:
+        pre_save.disconnect(record, sender=Upload)
+        post_save.disconnect(record, sender=Upload)
+    assert saved == []
+    assert Upload.objects.get(pk=fast.id).seq == 2 and Upload.objects.get(pk=general.id).status == Status.EXPIRED
+
+
+def test_a_receiver_that_raises_cannot_undo_or_hide_a_committed_change(make_upload, listener, caplog):
+    def broken(sender, upload, **kwargs):
+        raise RuntimeError("project receiver bug")
+
+    upload = make_upload()
+    listener(upload)
+    signals.upload_failed.connect(broken)
+    try:
+        result = services.upload_mark_failed(upload_id=upload.id, error_code="not_an_image", error_message="x")
+    finally:
+        signals.upload_failed.disconnect(broken)
+    assert result.changed and Upload.objects.get(pk=upload.id).status == Status.FAILED
+    assert [e["status"] for e in listener.received()] == ["failed"]
+    assert "project receiver bug" in caplog.text
