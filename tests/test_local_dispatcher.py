@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import sys
 import threading
 import time
 
@@ -85,3 +86,48 @@ def test_after_stop_nothing_is_taken_and_the_running_job_sends_no_callback(scrip
     assert time.monotonic() - started < 5
     assert len(seen) == reports_before  # ...and reports nothing: no callback races the exit
     assert queued.cancelled() and running.exception() is not None
+
+
+def test_a_submit_racing_stop_is_declined_never_an_error(scripted_server):  # noqa: F811
+    """The upload endpoint submits while the server stops: the answer is None (the sweep offers it later).
+
+    Before, stop() could deadlock with submit(): the executor's shutdown cancels queued futures under its
+    own lock, their done-callbacks wanted the dispatcher's lock, which a submit held while it waited for
+    the executor's."""
+    url, _, _ = scripted_server
+    errors: list[BaseException] = []
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # threads interleave between almost every bytecode: the race shows at once
+    try:
+        race(url, errors)
+    finally:
+        sys.setswitchinterval(switch)
+    assert errors == []
+
+
+def race(url: str, errors: list[BaseException]) -> None:
+    for round_ in range(100):
+        store = GatedStore()
+        store.gate.set()
+        dispatcher = LocalDispatcher(store=store, config=config(url), threads=1, max_queued=1000)
+        submitting = threading.Event()
+
+        def submit_many(dispatcher=dispatcher, submitting=submitting, round_=round_):
+            try:
+                for n in range(200):
+                    dispatcher.submit(f"uploads/{round_}-{n}/a.jpg")
+                    submitting.set()
+            except BaseException as exc:  # noqa: BLE001 - collected and asserted below
+                errors.append(exc)
+            finally:
+                submitting.set()
+
+        thread = threading.Thread(target=submit_many, daemon=True)
+        thread.start()
+        submitting.wait(10)
+        stopper = threading.Thread(target=dispatcher.stop, daemon=True)  # daemons: a deadlock fails, not hangs
+        stopper.start()
+        stopper.join(10)
+        thread.join(10)
+        assert not stopper.is_alive() and not thread.is_alive(), "stop() and submit() deadlocked"
+        dispatcher.join(10)

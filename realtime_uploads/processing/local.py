@@ -39,7 +39,10 @@ class LocalDispatcher:
         self.threads = threads
         self.max_queued = max_queued
         self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="realtime-uploads")
-        self._lock = threading.Lock()
+        # Reentrant, and held around the executor's own lock in submit() and stop() alike (one lock order):
+        # shutdown() cancels queued futures under the executor's lock, and their done-callbacks (_done) take
+        # this one again in the same thread.
+        self._lock = threading.RLock()
         self._futures: dict[str, Future[Outcome]] = {}
 
     def submit(self, key: str) -> Future[Outcome] | None:
@@ -81,7 +84,8 @@ class LocalDispatcher:
     def stop(self) -> None:
         """Shutdown has begun: take no more work, drop the queue, send no more callbacks. Returns at once."""
         self.stopping.set()
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        with self._lock:
+            self._executor.shutdown(wait=False, cancel_futures=True)
 
     def join(self, timeout: float) -> bool:
         """Wait up to ``timeout`` seconds for running jobs; True if none is left."""
