@@ -65,7 +65,7 @@ async def run(args: argparse.Namespace, base: str) -> list[dict]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="bench.callbacks", description=__doc__.split("\n")[0])
     parser.add_argument("--rates", type=lambda v: [int(x) for x in v.split(",")],
-                        default=[100, 200, 300, 400, 500, 600], help="callbacks/s to offer, in order")
+                        default=[100, 200, 300, 350, 400, 500, 600], help="callbacks/s to offer, in order")
     parser.add_argument("--seconds", type=float, default=4.0, help="length of each step")
     parser.add_argument("--limit-ms", type=float, default=100.0, help="p99 a sustained rate must stay within")
     args = parser.parse_args(argv)
