@@ -9,5 +9,5 @@ COPY . .
 RUN useradd --create-home app && mkdir -p /app/.state && chown app /app/.state
 USER app
 EXPOSE 8000
-CMD ["daphne", "-e", "tcp:port=8000:interface=0.0.0.0:backlog=2048", "--ping-interval", "20", "--ping-timeout", "30", \
+CMD ["realtime-uploads-daphne", "-e", "tcp:port=8000:interface=0.0.0.0:backlog=2048", "--ping-interval", "20", "--ping-timeout", "30", \
      "asgi:application"]

@@ -28,7 +28,7 @@ demo: $(VENV)/.installed-demo
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	@echo "realtime-uploads demo on http://127.0.0.1:$(PORT)/"
-	PORT=$(PORT) $(BIN)/daphne -e tcp:port=$(PORT):interface=127.0.0.1:backlog=2048 --ping-interval 20 --ping-timeout 30 asgi:application
+	PORT=$(PORT) $(BIN)/realtime-uploads-daphne -e tcp:port=$(PORT):interface=127.0.0.1:backlog=2048 --ping-interval 20 --ping-timeout 30 asgi:application
 
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -16,10 +16,11 @@ def init_argv(origin: str) -> list[str]:
     return ["python", "-m", "realtime_uploads.provision", "--bucket", BUCKET, "--queue", QUEUE, "--origin", origin]
 
 
-# A listen backlog of 2048 (Twisted's default is 50: a reconnect storm after a restart overflowed it and
-# clients were reset), and the heartbeat: an idle socket is pinged every 20 s and closed if no pong
-# comes within 30 s.
-WEB_ARGV = ["daphne", "-e", "tcp:port={port}:interface={host}:backlog=2048", "--ping-interval", "20",
+# daphne's command line refusing request bodies over MAX_BODY_SIZE with 413 before buffering them
+# (realtime_uploads.server), a listen backlog of 2048 (Twisted's default is 50: a reconnect storm
+# after a restart overflowed it and clients were reset), and the heartbeat: an idle socket is
+# pinged every 20 s and closed if no pong comes within 30 s.
+WEB_ARGV = ["realtime-uploads-daphne", "-e", "tcp:port={port}:interface={host}:backlog=2048", "--ping-interval", "20",
             "--ping-timeout", "30", "asgi:application"]
 WORKER_ARGV = ["realtime-uploads-worker"]
 
