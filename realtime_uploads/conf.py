@@ -87,6 +87,14 @@ DEFAULTS: dict[str, Any] = {
     # PUBLIC_BASE_URL (a CDN or public bucket URL) is set: then <base><key>.
     "VARIANT_URL_EXPIRES": 3600,
     "PUBLIC_BASE_URL": None,
+    # Largest request body realtime-uploads-daphne accepts, bytes; larger ones get 413 before they
+    # are read. None: MAX_SIZE + 64 KiB (the presigned POST's other fields).
+    "MAX_BODY_SIZE": None,
+    # WebSockets one process holds for one upload, and for one client address; past them a new
+    # socket closes with 4429. Largest message a socket accepts, bytes (close 1009 past it).
+    "MAX_SOCKETS_PER_UPLOAD": 20,
+    "MAX_SOCKETS_PER_CLIENT": 200,
+    "MAX_MESSAGE_SIZE": 4096,
 }
 
 _CONTENT_TYPES = set(FORMAT_CONTENT_TYPES.values())
@@ -179,6 +187,10 @@ def _validate(key: str, value: Any) -> Any:  # noqa: C901 - one branch per key r
         if not isinstance(value, bool):
             raise ImproperlyConfigured(f"REALTIME_UPLOADS['LOCAL_SWEEP'] must be True or False, got {value!r}.")
         return value
+    if key in ("MAX_SOCKETS_PER_UPLOAD", "MAX_SOCKETS_PER_CLIENT", "MAX_MESSAGE_SIZE"):
+        return _positive_int(key, value)
+    if key == "MAX_BODY_SIZE":
+        return None if value is None else _positive_int(key, value)
     if key == "EXPIRE_GRACE":
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise ImproperlyConfigured(f"REALTIME_UPLOADS['EXPIRE_GRACE'] must be a whole number >= 0, got {value!r}.")

@@ -37,10 +37,12 @@ from django.db import DatabaseError
 from django.http.cookie import parse_cookie
 
 from .. import database
+from ..conf import uploads_settings
 from ..events import group_name
 from ..selectors import is_owner, parse_upload_id, session_user
 from ..signing import check_subscribe_token
 from ..snapshots import snapshot
+from . import limits
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +50,10 @@ CLOSE_MALFORMED_ID = 4400
 CLOSE_FORBIDDEN = 4403
 CLOSE_NOT_FOUND = 4404
 CLOSE_TRY_AGAIN = 4503
+CLOSE_TOO_MANY = limits.CLOSE_TOO_MANY
+# RFC 6455's 1009 ("too big to process", section 7.4.1) is what autobahn itself sends past daphne's
+# --websocket-max-message-size (1 MiB); an application may send only 1000 and 3000-4999 through it.
+CLOSE_TOO_BIG = 4413
 #: Longest wait for the channel layer while accepting, seconds.
 LAYER_TIMEOUT = 5.0
 
@@ -62,13 +68,18 @@ class UploadConsumer(AsyncJsonWebsocketConsumer):
     """Sends the snapshot at once, then every ``upload.status`` event of one upload.
 
     Close codes: 4400 malformed id, 4403 not authorised (owner's session or
-    ``?token=`` subscribe token), 4404 unknown id, 4503 try again later
-    (the server is overloaded or its channel layer unreachable). Answers
-    ``{"type": "ping"}`` with ``{"type": "pong"}``.
+    ``?token=`` subscribe token), 4404 unknown id, 4429 too many sockets (for
+    this upload or from this client, :mod:`.limits`), 4503 try again later
+    (the server is overloaded or its channel layer unreachable), 4413 a
+    message over ``MAX_MESSAGE_SIZE`` characters. Answers ``{"type": "ping"}``
+    with ``{"type": "pong"}``; any other message, a binary one, or text that
+    is not JSON (however deeply nested) gets an ``error`` message and the
+    socket stays open.
     """
 
     group: str | None = None
     seq = 0
+    counted: tuple | None = None
 
     async def dispatch(self, message):
         """Route ``message`` to its handler.
@@ -91,6 +102,12 @@ class UploadConsumer(AsyncJsonWebsocketConsumer):
         if upload_id is None:
             await self.close(code=CLOSE_MALFORMED_ID)
             return
+        key = (upload_id, limits.client_key(self.scope))
+        if not limits.counts.admit(*key, per_upload=uploads_settings.MAX_SOCKETS_PER_UPLOAD,
+                                   per_client=uploads_settings.MAX_SOCKETS_PER_CLIENT):
+            await self.close(code=CLOSE_TOO_MANY)
+            return
+        self.counted = key
         query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
         token_ok = check_subscribe_token((query.get("token") or [None])[0], str(upload_id))
         user = self.scope.get("user")  # set by channels' AuthMiddlewareStack, if the project uses it
@@ -141,22 +158,38 @@ class UploadConsumer(AsyncJsonWebsocketConsumer):
 
     async def disconnect(self, code):
         """Leave the group."""
+        counted, self.counted = self.counted, None
+        if counted is not None:
+            limits.counts.release(*counted)
         await self._leave()
+
+    async def receive(self, text_data=None, bytes_data=None, **kwargs):
+        """A frame from the browser: only small JSON text is understood; nothing it sends can crash the socket."""
+        if text_data is None:
+            await self._error("binary_not_supported", 'Binary messages are not supported; send JSON text.')
+        elif len(text_data) > uploads_settings.MAX_MESSAGE_SIZE:
+            await self._error("message_too_large", f"Messages are limited to {uploads_settings.MAX_MESSAGE_SIZE} "
+                                                   "characters.")
+            await self.close(code=CLOSE_TOO_BIG)
+        else:
+            await self.receive_json(await self.decode_json(text_data), **kwargs)
 
     async def receive_json(self, content, **kwargs):
         """Answer pings; say so for anything else."""
         if isinstance(content, dict) and content.get("type") == "ping":
             await self.send_json({"type": "pong"})
         else:
-            await self.send_json(
-                {"type": "error", "error": {"code": "unknown_message", "message": 'Send {"type": "ping"} only.'}}
-            )
+            await self._error("unknown_message", 'Send {"type": "ping"} only.')
+
+    async def _error(self, code: str, message: str) -> None:
+        await self.send_json({"type": "error", "error": {"code": code, "message": message}})
 
     @classmethod
     async def decode_json(cls, text_data):
+        """The JSON value of ``text_data``, or None when it is not JSON or nests too deep for the parser."""
         try:
             return json.loads(text_data)
-        except ValueError:
+        except (ValueError, RecursionError):
             return None
 
     async def upload_status(self, event):

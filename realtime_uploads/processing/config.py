@@ -79,6 +79,10 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "LOCAL_RETRY_AFTER": int,
     "LOCAL_SHUTDOWN_TIMEOUT": int,
     "LOCAL_SWEEP": lambda raw: raw.strip().lower() in ("1", "true", "yes", "on"),
+    "MAX_BODY_SIZE": int,
+    "MAX_SOCKETS_PER_UPLOAD": int,
+    "MAX_SOCKETS_PER_CLIENT": int,
+    "MAX_MESSAGE_SIZE": int,
 }
 
 

@@ -1,0 +1,50 @@
+"""How many WebSockets one process holds per upload and per client, and the caps on them.
+
+One client opened 2000 sockets on one upload with one token; a single event
+then took 3.7 s to reach them all. :class:`SocketCounts` admits a socket only
+while both counts are under ``MAX_SOCKETS_PER_UPLOAD`` and
+``MAX_SOCKETS_PER_CLIENT``; a refused socket is closed with
+:data:`CLOSE_TOO_MANY` (4429: the application's range, RFC 6455 section
+7.4.2, after HTTP's 429). The counts are per process: behind a load balancer
+spreading one client over N processes the caps are N times these.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Hashable
+
+CLOSE_TOO_MANY = 4429
+
+
+class SocketCounts:
+    """Open sockets of one process by upload id and by client key (an address)."""
+
+    def __init__(self) -> None:
+        self.by_upload: Counter[Hashable] = Counter()
+        self.by_client: Counter[Hashable] = Counter()
+
+    def admit(self, upload: Hashable, client: Hashable, *, per_upload: int, per_client: int) -> bool:
+        """Count one more socket and return True, or change nothing and return False when a cap is reached."""
+        if self.by_upload[upload] >= per_upload or self.by_client[client] >= per_client:
+            return False
+        self.by_upload[upload] += 1
+        self.by_client[client] += 1
+        return True
+
+    def release(self, upload: Hashable, client: Hashable) -> None:
+        """Forget one socket :meth:`admit` counted."""
+        for counter, key in ((self.by_upload, upload), (self.by_client, client)):
+            counter[key] -= 1
+            if counter[key] <= 0:
+                del counter[key]
+
+
+def client_key(scope: dict) -> str:
+    """The client a socket counts against: its address as the server saw it (``scope["client"]``)."""
+    client = scope.get("client")
+    return str(client[0]) if client else "unknown"
+
+
+#: The counts of this process's sockets.
+counts = SocketCounts()
