@@ -43,6 +43,8 @@ INSTALLED_APPS = [
     "servestatic.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's files served from here, not from a CDN
     "channels",
     "realtime_uploads",
 ]
@@ -136,10 +138,15 @@ REST_FRAMEWORK = {
     # The demo lets anonymous visitors upload; the subscribe token then authorises the rest.
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.ScopedRateThrottle"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_RATES": {
         "realtime_uploads.presign": os.environ.get("REALTIME_UPLOADS_PRESIGN_RATE", "120/minute")
     },
 }
+
+# OpenAPI at /api/schema/ (its content settings: realtime_uploads.api.schema), Swagger UI at
+# /api/schema/swagger/ with its files served from drf-spectacular-sidecar, not from a CDN.
+SPECTACULAR_SETTINGS = {"SWAGGER_UI_DIST": "SIDECAR", "SWAGGER_UI_FAVICON_HREF": "SIDECAR", "REDOC_DIST": "SIDECAR"}
 
 # Every REALTIME_UPLOADS_<KEY> variable (the processor reads the same ones, see
 # realtime_uploads.processing.config) overrides the demo values below.

@@ -1,7 +1,9 @@
 """URLs of the REST API. Include under ``api/``: ``path("api/", include("realtime_uploads.api.urls"))``."""
 
 from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from . import schema  # registers the presign view's schema extension
 from .local_upload import local_upload
 from .views import UploadCreateApi, upload_callback, upload_status
 
@@ -12,4 +14,6 @@ urlpatterns = [
     path("uploads/local/", local_upload, name="local-upload"),
     path("uploads/<str:upload_id>/", upload_status, name="upload-status"),
     path("uploads/<str:upload_id>/callback/", upload_callback, name="upload-callback"),
+    path("schema/", SpectacularAPIView.as_view(custom_settings=schema.SPECTACULAR_SETTINGS), name="schema"),
+    path("schema/swagger/", SpectacularSwaggerView.as_view(url_name="realtime_uploads:schema"), name="schema-swagger"),
 ]

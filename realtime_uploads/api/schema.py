@@ -1,0 +1,193 @@
+"""The contract as OpenAPI 3 (drf-spectacular): ``GET /api/schema/``, Swagger UI at ``/api/schema/swagger/``.
+
+drf-spectacular describes the DRF view (presign) from its serializer. The push
+path (status GET, callback) and the local backend's POST are plain async
+Django views, kept off DRF for speed, so :func:`add_push_path`, a
+drf-spectacular post-processing hook, adds them from the components below:
+one document for the whole contract of the README's "API" section.
+``tests/test_schema.py`` runs schemathesis against a live server with it.
+
+A project serving the schema sets ``REST_FRAMEWORK["DEFAULT_SCHEMA_CLASS"] =
+"drf_spectacular.openapi.AutoSchema"`` and :data:`SPECTACULAR_SETTINGS`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.extensions import OpenApiViewExtension
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers
+
+from .serializers import PresignInputSerializer
+
+CONTRACT_VERSION = "0.1"
+
+#: drf-spectacular's settings for this API's document (``SpectacularAPIView(custom_settings=...)``).
+SPECTACULAR_SETTINGS: dict[str, Any] = {
+    "TITLE": "realtime-uploads",
+    "DESCRIPTION": "Direct-to-S3 image uploads with processing results pushed over WebSockets. "
+    "WebSocket: /ws/uploads/{id}/?token=… sends the Event at once and on every change.",
+    "VERSION": CONTRACT_VERSION,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "realtime_uploads.api.schema.add_push_path",
+    ],
+}
+
+_ref = "#/components/schemas/{}".format
+_STATUSES = ["pending", "processing", "completed", "failed", "expired"]
+_FORMAT = {"type": "string", "description": "Pillow's format name read from the bytes, e.g. JPEG, PNG, WEBP."}
+_ERROR = {
+    "type": "object",
+    "required": ["code", "message"],
+    "properties": {
+        "code": {"type": "string", "description": "Stable failure code (README, 'Failure codes')."},
+        "message": {"type": "string"},
+    },
+}
+_ORIGINAL = {
+    "type": "object",
+    "required": ["width", "height", "format"],
+    "properties": {"width": {"type": "integer", "minimum": 1}, "height": {"type": "integer", "minimum": 1},
+                   "format": _FORMAT},
+}
+_DETAIL = {"type": "object", "required": ["detail"], "properties": {"detail": {"type": "string"}},
+           "additionalProperties": True}
+
+COMPONENTS: dict[str, dict] = {
+    "UploadError": _ERROR,
+    "Original": _ORIGINAL,
+    "Variant": {
+        "type": "object",
+        "required": ["name", "width", "height", "format", "size", "url"],
+        "properties": {
+            "name": {"type": "string"}, "width": {"type": "integer"}, "height": {"type": "integer"},
+            "format": _FORMAT, "size": {"type": "integer", "description": "bytes"},
+            "url": {"type": "string", "description": "presigned GET, or PUBLIC_BASE_URL + key"},
+        },
+    },
+    "Event": {
+        "type": "object",
+        "required": ["type", "id", "status", "seq", "original", "variants", "error", "updated_at"],
+        "properties": {
+            "type": {"type": "string", "enum": ["upload.status"]},
+            "id": {"type": "string", "format": "uuid"},
+            "status": {"type": "string", "enum": _STATUSES},
+            "seq": {"type": "integer", "minimum": 1, "description": "grows by one with every change"},
+            "original": {"oneOf": [{"$ref": _ref("Original")}, {"type": "null"}]},
+            "variants": {"type": "array", "items": {"$ref": _ref("Variant")}},
+            "error": {"oneOf": [{"$ref": _ref("UploadError")}, {"type": "null"}]},
+            "updated_at": {"type": "string", "format": "date-time"},
+        },
+    },
+    "CallbackBody": {
+        "type": "object",
+        "required": ["id", "status"],
+        "properties": {
+            "id": {"type": "string", "format": "uuid", "description": "the URL's upload id"},
+            "status": {"type": "string", "enum": ["processing", "completed", "failed"]},
+            "object": {"type": "object", "properties": {"size": {"type": "integer"}, "etag": {"type": "string"}}},
+            "original": {"$ref": _ref("Original")},
+            "variants": {"type": "array", "items": {"type": "object", "required": [
+                "name", "key", "width", "height", "format", "size"]}},
+            "error": {"$ref": _ref("UploadError")},
+        },
+    },
+    "Detail": _DETAIL,
+}
+
+
+def _answer(description: str, schema: str | None = "Detail", headers: dict | None = None) -> dict:
+    answer: dict[str, Any] = {"description": description}
+    if schema:
+        answer["content"] = {"application/json": {"schema": {"$ref": _ref(schema)}}}
+    if headers:
+        answer["headers"] = headers
+    return answer
+
+
+_RETRY = {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds"}}
+_ID = {"name": "upload_id", "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}
+_S3_ERROR = {"description": "S3-style XML error (<Error><Code>…</Code><Message>…</Message></Error>)",
+             "content": {"application/xml": {"schema": {"type": "string"}}}}
+
+PATHS: dict[str, dict] = {
+    "/api/uploads/{upload_id}/": {"get": {
+        "operationId": "upload_status",
+        "summary": "The upload's snapshot; with since + wait, a long-poll.",
+        "parameters": [
+            _ID,
+            {"name": "token", "in": "query", "schema": {"type": "string"}, "description": "subscribe token"},
+            {"name": "since", "in": "query", "schema": {"type": "integer", "minimum": 0}},
+            {"name": "wait", "in": "query", "schema": {"type": "number", "minimum": 0, "maximum": 30},
+             "description": "seconds"},
+        ],
+        "responses": {"200": _answer("the Event", "Event"), "400": _answer("bad query, naming the parameter"),
+                      "403": _answer("neither the owner nor the token's holder"), "404": _answer("unknown id"),
+                      "503": _answer("saturated; retry after Retry-After", headers=_RETRY)},
+    }},
+    "/api/uploads/{upload_id}/callback/": {"post": {
+        "operationId": "upload_callback",
+        "summary": "The processor reports processing, completed or failed.",
+        "parameters": [_ID, {"name": "X-Upload-Signature", "in": "header", "required": True,
+                             "schema": {"type": "string"}, "description": "t=<unix>,v1=<hex HMAC-SHA256>"}],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {
+            "$ref": _ref("CallbackBody")}}}},
+        "responses": {"200": _answer("the snapshot after the report", "Event"),
+                      "400": _answer("bad body, naming the field"), "401": _answer("bad or stale signature"),
+                      "404": _answer("unknown id"), "409": _answer("illegal transition or another object version"),
+                      "413": _answer("body too large"), "503": _answer("saturated", headers=_RETRY)},
+    }},
+    "/api/uploads/local/": {"post": {
+        "operationId": "local_upload",
+        "summary": "The local backend's emulation of S3's POST Object (fields first, file last).",
+        "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+            "type": "object", "required": ["key", "policy", "file"],
+            "properties": {"key": {"type": "string"}, "policy": {"type": "string"},
+                           "x-amz-signature": {"type": "string"}, "Content-Type": {"type": "string"},
+                           "file": {"type": "string", "format": "binary"}}}}}},
+        "responses": {"204": {"description": "stored"}, "400": _S3_ERROR, "403": _S3_ERROR, "404": _S3_ERROR,
+                      "409": _S3_ERROR, "413": _answer("body over MAX_BODY_SIZE")},
+    }},
+}
+
+
+def add_push_path(result: dict, generator, request, public) -> dict:
+    """drf-spectacular post-processing hook: add the push path's operations and the contract's components."""
+    result.setdefault("components", {}).setdefault("schemas", {}).update(COMPONENTS)
+    paths = result.setdefault("paths", {})
+    for path, operations in PATHS.items():
+        for method, operation in operations.items():
+            paths.setdefault(path, {})[method] = {"tags": ["uploads"], **operation}
+    return result
+
+
+_PRESIGNED = inline_serializer("Presigned", {
+    "id": serializers.UUIDField(),
+    "status": serializers.ChoiceField(choices=["pending"]),
+    "upload": inline_serializer("PresignedPost", {
+        "url": serializers.CharField(), "fields": serializers.DictField(child=serializers.CharField())}),
+    "subscribe": inline_serializer("Subscribe", {"url": serializers.CharField(), "token": serializers.CharField()}),
+    "status_url": serializers.CharField(),
+    "expires_at": serializers.DateTimeField(),
+})
+
+
+class PresignSchema(OpenApiViewExtension):
+    """Describes ``UploadCreateApi`` without touching the view's module."""
+
+    target_class = "realtime_uploads.api.views.UploadCreateApi"
+
+    def view_replacement(self):
+        @extend_schema(
+            operation_id="upload_create", tags=["uploads"], request=PresignInputSerializer,
+            responses={201: _PRESIGNED, 400: OpenApiResponse(description="invalid input: {field: [message]}"),
+                       429: OpenApiResponse(description="throttled")},
+            summary="Create an upload and presign its POST.",
+        )
+        class Fixed(self.target_class):
+            pass
+
+        return Fixed
