@@ -5,13 +5,20 @@ from __future__ import annotations
 
 import io
 import json
+import os
 
 import pytest
+from hypothesis import HealthCheck, settings
 from PIL import Image
 
 from realtime_uploads import services
 from realtime_uploads.conf import uploads_settings
 from realtime_uploads.signing import SIGNATURE_HEADER, sign_callback
+
+# Property-based fuzzing: brief in `make test`; HYPOTHESIS_PROFILE=long runs 20x the examples.
+settings.register_profile("default", max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("long", max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
 def jpeg_bytes(width: int = 64, height: int = 48, color=(200, 30, 30)) -> bytes:

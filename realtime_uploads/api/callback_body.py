@@ -20,6 +20,7 @@ Unknown keys are ignored, so processors may send more than this version reads.
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from typing import Any
@@ -95,6 +96,19 @@ def _field(errors: dict[str, list[str]], name: str, parse, *args) -> Any:
     except ValueError as exc:
         errors[name] = [str(exc)]
         return None
+
+
+def parse_callback_json(raw: bytes, *, upload_id: uuid.UUID, variant_prefix: str) -> dict[str, Any]:
+    """:func:`parse_callback` of the JSON text ``raw``. Raises :class:`BodyError`, for bad JSON too.
+
+    Input nested too deep for Python's parser (``RecursionError``) is bad JSON, not a server error.
+    """
+    try:
+        payload = json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        reason = str(exc) if isinstance(exc, ValueError) else "nested too deeply"
+        raise BodyError({"detail": f"JSON parse error - {reason}"}) from exc
+    return parse_callback(payload, upload_id=upload_id, variant_prefix=variant_prefix)
 
 
 def parse_callback(payload: Any, *, upload_id: uuid.UUID, variant_prefix: str) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from ..models import Upload
 from ..selectors import is_owner, parse_upload_id
 from ..signing import SignatureError, verify_callback
 from ..snapshots import snapshot
-from .callback_body import BodyError, parse_callback
+from .callback_body import BodyError, parse_callback_json
 from .serializers import StatusQuerySerializer
 
 NOT_FOUND = "No upload has that id."
@@ -84,11 +84,7 @@ async def callback(upload_id: str, body: bytes, signature: str | None) -> Answer
     if uid is None:
         return _error(404, NOT_FOUND)
     try:
-        payload = json.loads(body)
-    except ValueError as exc:
-        return await _bad_body(uid, {"detail": f"JSON parse error - {exc}"})
-    try:
-        data = parse_callback(payload, upload_id=uid, variant_prefix=uploads_settings.VARIANT_PREFIX)
+        data = parse_callback_json(body, upload_id=uid, variant_prefix=uploads_settings.VARIANT_PREFIX)
     except BodyError as exc:
         return await _bad_body(uid, exc.errors)
     try:

@@ -95,7 +95,7 @@ class PostPolicy:
                     found["range"] = (int(condition[1]), int(condition[2]))
             return cls(found["key"], found["Content-Type"], *found["range"], expires_at=expires,
                        tagging=found.get("tagging"))
-        except (ValueError, KeyError, TypeError, IndexError) as exc:
+        except (ValueError, KeyError, TypeError, IndexError, RecursionError) as exc:  # deep nesting: bad JSON
             raise PolicyError("InvalidPolicyDocument", "Invalid Policy: Invalid JSON.", 400) from exc
 
     def check_fields(self, fields: Mapping[str, str], *, now: datetime) -> None:
