@@ -55,6 +55,13 @@ def max_body_size() -> int:
     return int(configured) if configured else int(uploads_settings.MAX_SIZE) + FORM_OVERHEAD
 
 
+def max_websocket_message_bytes() -> int:
+    """Largest WebSocket message autobahn buffers, bytes: 4 x ``MAX_MESSAGE_SIZE`` (UTF-8's worst case)."""
+    from .conf import uploads_settings
+
+    return 4 * int(uploads_settings.MAX_MESSAGE_SIZE)
+
+
 def _too_large_response(limit: int) -> bytes:
     body = (
         b'{"detail": "Request body larger than %d bytes.", "code": "body_too_large", "limit": %d}' % (limit, limit)
@@ -143,6 +150,12 @@ class LimitedServer(Server):
     def __init__(self, *args, max_body_size: int | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.max_body_size = max_body_size if max_body_size is not None else globals()["max_body_size"]()
+        # WebSocket messages: autobahn buffers a message whole before the consumer sees it (daphne's default
+        # limit is 1 MiB per socket). MAX_MESSAGE_SIZE counts characters, at most 4 bytes each in UTF-8;
+        # past that autobahn itself closes with 1009 (RFC 6455 section 7.4.1) without buffering the rest.
+        frame_limit = max_websocket_message_bytes()
+        self.websocket_max_message_size = min(self.websocket_max_message_size, frame_limit)
+        self.websocket_max_frame_size = min(self.websocket_max_frame_size, frame_limit)
 
     # Server.run() builds its factory as `self.http_factory = HTTPFactory(self)`; the setter swaps in ours,
     # so the rest of run() (endpoints, signals, reactor) stays daphne's own code.

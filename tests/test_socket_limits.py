@@ -85,7 +85,8 @@ async def test_sockets_per_client_are_capped_across_uploads(daphne):
 @pytest.mark.asyncio
 @pytest.mark.parametrize("frame, code", [
     (b"\x00\x01binary", "binary_not_supported"),
-    ("[" * 100_000 + "]" * 100_000, None),  # over MAX_MESSAGE_SIZE: refused before parsing
+    ("[" * 1000 + "]" * 1000, None),  # over MAX_MESSAGE_SIZE: refused before parsing
+    ("[" * 100_000 + "]" * 100_000, 1009),  # over 4 x MAX_MESSAGE_SIZE bytes: autobahn closes before buffering
     ("[" * 900 + "]" * 0, "unknown_message"),  # not JSON
     ("", "unknown_message"),
     ('"\\ud800"', "unknown_message"),  # a lone surrogate, escaped: valid JSON, not a message
@@ -96,6 +97,12 @@ async def test_no_message_crashes_the_socket(daphne, frame, code):
     ws, _ = await _open(_ws_url(daphne.url, presigned))
     async with ws:
         await ws.send(frame)
+        if code == 1009:  # autobahn fails the connection: its close frame may be lost behind our unread send
+            with pytest.raises(ConnectionClosed) as closed:
+                await asyncio.wait_for(ws.recv(), 10)
+            assert closed.value.rcvd is None or closed.value.rcvd.code == 1009, closed.value
+            assert "Traceback" not in daphne.log()
+            return
         if code is None:
             answer = json.loads(await asyncio.wait_for(ws.recv(), 10))
             assert answer["error"]["code"] == "message_too_large"
