@@ -38,6 +38,7 @@ from daphne.cli import CommandLineInterface
 from daphne.http_protocol import HTTPFactory, WebRequest
 from daphne.server import Server
 from twisted.internet import reactor
+from twisted.web import http
 
 logger = logging.getLogger(__name__)
 
@@ -76,7 +77,7 @@ def _too_large_response(limit: int) -> bytes:
 
 
 class LimitedRequest(WebRequest):
-    """daphne's request, refusing a body over ``channel.factory.server.max_body_size`` bytes."""
+    """daphne's request, refusing a body over ``server.max_body_size`` bytes (daphne sets ``self.server``)."""
 
     _received = 0
     _refused = False
@@ -89,7 +90,7 @@ class LimitedRequest(WebRequest):
 
     def gotLength(self, length):
         """Headers are in; ``length`` is the Content-Length (None when chunked or absent)."""
-        if length is not None and length > self.channel.factory.server.max_body_size:
+        if length is not None and length > self.server.max_body_size:
             self.content = io.BytesIO()  # Twisted's cleanup closes it; nothing is written
             self._refuse()
             return
@@ -100,7 +101,7 @@ class LimitedRequest(WebRequest):
         if self._refused:
             return
         self._received += len(data)
-        if self._received > self.channel.factory.server.max_body_size:
+        if self._received > self.server.max_body_size:
             self._refuse()
             return
         super().handleContentChunk(data)
@@ -108,8 +109,15 @@ class LimitedRequest(WebRequest):
     def _refuse(self):
         self._refused = True
         channel = self.channel
-        limit = channel.factory.server.max_body_size
-        logger.warning("Refused a request body over %d bytes from %s.", limit, channel.transport.getPeer())
+        limit = self.server.max_body_size
+        logger.warning("Refused a request body over %d bytes from %s.", limit, self.getClientAddress())
+        if not isinstance(channel, http.HTTPChannel):  # an HTTP/2 stream (daphne's TLS endpoints): answer on it
+            head, _, body = _too_large_response(limit).partition(b"\r\n\r\n")
+            self.setResponseCode(413)
+            self.setHeader(b"Content-Type", b"application/json")
+            self.write(body)
+            self.finish()
+            return
         # allHeadersReceived answers "100 Continue" after gotLength: not to a refused request.
         self.requestHeaders.removeHeader(b"Expect")
         # From now on the channel drops what arrives; nothing reaches this request again.
