@@ -79,6 +79,12 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "LOCAL_RETRY_AFTER": int,
     "LOCAL_SHUTDOWN_TIMEOUT": int,
     "LOCAL_SWEEP": lambda raw: raw.strip().lower() in ("1", "true", "yes", "on"),
+    # Presign throttling (realtime_uploads.api.throttling); "none" turns a limit off.
+    "TRUSTED_PROXIES": _csv,
+    "PRESIGN_RATE": lambda raw: None if raw.strip().lower() in ("none", "off") else raw.strip(),
+    "PRESIGN_USER_RATE": lambda raw: None if raw.strip().lower() in ("none", "off") else raw.strip(),
+    "MAX_PENDING_PER_CLIENT": lambda raw: None if raw.strip().lower() in ("none", "off") else int(raw),
+    "THROTTLE_CACHE": str,
 }
 
 
