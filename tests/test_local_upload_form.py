@@ -213,3 +213,24 @@ def test_a_file_of_another_size_than_declared_is_refused_and_not_stored(client, 
     body = refused(post_raw(client, multipart(fields_then_file(p["upload"]["fields"], data))), 400, code)
     assert f"{len(data)} bytes" in body and f"allows {declared} bytes" in body
     assert nothing_stored(p)
+
+
+@pytest.mark.parametrize("length", ["-1", "abc", ""])
+def test_odd_content_length_headers_are_a_4xx(client, presigned, length):
+    p, data = presigned
+    body = multipart(fields_then_file(p["upload"]["fields"], data))
+    response = client.generic("POST", "/api/uploads/local/", body, CONTENT_LENGTH=length,
+                              content_type=f"multipart/form-data; boundary={BOUNDARY}")
+    assert 400 <= response.status_code < 500
+    assert s3_code(response) in ("MalformedPOSTRequest", "AccessDenied")
+    assert nothing_stored(p)
+
+
+def test_non_utf8_part_headers_and_field_names_are_a_4xx(client, presigned):
+    p, data = presigned
+    odd_name = b'filename="\xff\xfe.jpg"'  # Django drops a part whose headers are not UTF-8
+    body = multipart(fields_then_file(p["upload"]["fields"], data)).replace(b'filename="p.jpg"', odd_name)
+    refused(post_raw(client, body), 400, "IncorrectNumberOfFilesInPostRequest")
+    body = multipart(fields_then_file(p["upload"]["fields"], data)).replace(b'name="key"', b'name="k\xffy"', 1)
+    refused(post_raw(client, body), 403, "AccessDenied")  # the key field is missing
+    assert nothing_stored(p)

@@ -126,14 +126,18 @@ def local_upload(request: HttpRequest) -> HttpResponse:
         return s3_error(PolicyError("AccessDenied", "The local upload endpoint is disabled.", 403))
     handler = CappedUploadHandler(request, uploads_settings.MAX_SIZE)
     try:
-        parser = FormParser(request.META, request, [handler], request.encoding)
-        post, files = parser.parse()
+        if hasattr(request, "_files"):  # a middleware read the form already: its order is lost, the rest holds
+            post, files, before_file = request.POST, request.FILES, None
+        else:
+            parser = FormParser(request.META, request, [handler], request.encoding)
+            post, files = parser.parse()
+            before_file = parser.before_file
     except (MultiPartParserError, SuspiciousOperation, ValueError) as exc:
         return s3_error(PolicyError(
             "MalformedPOSTRequest",
             f"The body of your POST request is not well-formed multipart/form-data: {exc}", 400))
     try:
-        fields = form_fields(post, parser.before_file)
+        fields = form_fields(post, before_file)
         policy = backend.verify(fields, now=timezone.now())
         if handler.too_large:
             raise entity_too_large()
