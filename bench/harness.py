@@ -38,7 +38,8 @@ REDIS_URL = os.environ.get("REALTIME_UPLOADS_BENCH_REDIS", "redis://127.0.0.1:63
 #: Server settings for every benchmark: no throttle, and the local sweep kept out of the measurements.
 SERVER_ENV = {
     "DJANGO_DEBUG": "0",
-    "REALTIME_UPLOADS_PRESIGN_RATE": "10000000/minute",
+    "REALTIME_UPLOADS_PRESIGN_RATE": "none",
+    "REALTIME_UPLOADS_MAX_PENDING_PER_CLIENT": "none",
     "REALTIME_UPLOADS_LOCAL_RETRY_AFTER": "3600",
     "REALTIME_UPLOADS_PROCESSING_TIMEOUT": "7200",
     "DATABASE_POOL_MAX_SIZE": "16",

@@ -137,12 +137,28 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
     # The demo lets anonymous visitors upload; the subscribe token then authorises the rest.
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
-    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.ScopedRateThrottle"],
+    # Presign is throttled by the app itself (REALTIME_UPLOADS PRESIGN_RATE, PRESIGN_USER_RATE,
+    # MAX_PENDING_PER_CLIENT; env REALTIME_UPLOADS_<KEY>), per client IP behind TRUSTED_PROXIES and
+    # shared by every process through CACHES. DRF's own throttles would key on X-Forwarded-For as
+    # any client sends it (with NUM_PROXIES unset), so none are added here; NUM_PROXIES 0 keeps any
+    # a project adds on the peer address.
+    "DEFAULT_THROTTLE_CLASSES": [],
+    "NUM_PROXIES": 0,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_THROTTLE_RATES": {
-        "realtime_uploads.presign": os.environ.get("REALTIME_UPLOADS_PRESIGN_RATE", "120/minute")
-    },
 }
+
+# Throttle counts (REALTIME_UPLOADS["THROTTLE_CACHE"]) must be shared for limits to hold across
+# processes: Django's Redis cache when REDIS_URL is set, else this process's memory.
+if os.environ.get("REDIS_URL"):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": os.environ["REDIS_URL"],
+            "KEY_PREFIX": "realtime-uploads",
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # OpenAPI at /api/schema/ (its content settings: realtime_uploads.api.schema), Swagger UI at
 # /api/schema/swagger/ with its files served from drf-spectacular-sidecar, not from a CDN.

@@ -95,6 +95,18 @@ DEFAULTS: dict[str, Any] = {
     "MAX_SOCKETS_PER_UPLOAD": 20,
     "MAX_SOCKETS_PER_CLIENT": 200,
     "MAX_MESSAGE_SIZE": 4096,
+    # --- presign throttling and client identity (realtime_uploads.clients, .api.throttling) ---
+    # Proxies (CIDR strings) whose X-Forwarded-For is believed; the client is the first untrusted hop.
+    "TRUSTED_PROXIES": [],
+    # Presigns per anonymous client IP ("<n>/<s|min|hour|day>", None: no limit), shared by every process
+    # through THROTTLE_CACHE; and per signed-in user.
+    "PRESIGN_RATE": "60/min",
+    "PRESIGN_USER_RATE": "120/min",
+    # Uploads one client (user, else IP) may have pending at once; past it presign answers 429. None: no cap.
+    "MAX_PENDING_PER_CLIENT": 20,
+    # The Django cache alias holding those counts (Redis in the demo when REDIS_URL is set).
+    "THROTTLE_CACHE": "default",
+    # --- end presign throttling ---
 }
 
 _CONTENT_TYPES = set(FORMAT_CONTENT_TYPES.values())
@@ -160,6 +172,13 @@ def _variants(value: Any) -> tuple[VariantSpec, ...]:
 
 
 def _validate(key: str, value: Any) -> Any:  # noqa: C901 - one branch per key reads best
+    from .api.throttling import SETTINGS as THROTTLE_SETTINGS  # presign throttling: validated there
+    if key in THROTTLE_SETTINGS:
+        from .api.throttling import validate_setting
+        try:
+            return validate_setting(key, value)
+        except ValueError as exc:
+            raise ImproperlyConfigured(f"REALTIME_UPLOADS[{key!r}]: {exc}") from None
     if key == "BACKEND":
         if value not in BACKENDS:
             raise ImproperlyConfigured(

@@ -38,7 +38,8 @@ class Upload(models.Model):
 
     ``seq`` starts at 1 on creation and grows by one with every state change;
     clients keep the highest they have seen. ``size`` is the size the client
-    declared at presign (bytes); the storage policy enforces it.
+    declared at presign (bytes); the presigned policy's ``content-length-range``
+    is exactly ``[size, size]``, so the stored original has this size.
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)

@@ -26,9 +26,15 @@ CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_CLASSES": []}  # noqa: F405
+# Each test process counts alone (never the shared Redis other runs use); throttling tests turn it on.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 REALTIME_UPLOADS = {
     # asgi.py starts the backend when imported; the sweep is tested in its own processes and directly.
     "LOCAL_SWEEP": False,
+    # Presign limits are off except in the tests of them (tests/test_presign_throttling.py).
+    "PRESIGN_RATE": None,
+    "PRESIGN_USER_RATE": None,
+    "MAX_PENDING_PER_CLIENT": None,
     "CALLBACK_SECRETS": ["test-callback-secret-0123456789abcdef"],
     "CALLBACK_ATTEMPTS": 3,
     "CALLBACK_BACKOFF": 0.05,

@@ -51,7 +51,7 @@ def test_presigned_policy_pins_key_type_and_size_range(client, settings):
     doc = json.loads(base64.b64decode(data["upload"]["fields"]["policy"]))
     assert {"key": data["upload"]["fields"]["key"]} in doc["conditions"]
     assert {"Content-Type": "image/jpeg"} in doc["conditions"]
-    assert ["content-length-range", 1, 10 * 1024 * 1024] in doc["conditions"]
+    assert ["content-length-range", 1234, 1234] in doc["conditions"]  # exactly the declared size
 
 
 @pytest.mark.parametrize(

@@ -41,7 +41,8 @@ async def test_500_waiting_long_polls_hold_no_connection_and_no_thread_while_oth
     database = f"realtime_uploads_longpoll_{os.getpid()}"
     with postgres_database(database) as database_url:
         server = Daphne(tmp_path, DATABASE_URL=database_url, REDIS_URL=shared_redis_url(),
-                        DATABASE_POOL_MAX_SIZE=str(POOL), REALTIME_UPLOADS_PRESIGN_RATE="100000/minute").start()
+                        DATABASE_POOL_MAX_SIZE=str(POOL), REALTIME_UPLOADS_PRESIGN_RATE="100000/minute",
+                        REALTIME_UPLOADS_MAX_PENDING_PER_CLIENT="none").start()
         try:
             async with session() as http:
                 uploads = await asyncio.gather(*(presign(http, server.url) for _ in range(WAITERS)))

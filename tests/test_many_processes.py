@@ -27,7 +27,8 @@ def two_processes(tmp_path_factory):
     redis_url = shared_redis_url()
     with postgres_database(f"realtime_uploads_e2e_{os.getpid()}") as database_url:
         env = {"DATABASE_URL": database_url, "REDIS_URL": redis_url, "DATABASE_POOL_MAX_SIZE": "8",
-               "REALTIME_UPLOADS_LOCAL_RETRY_AFTER": "600", "REALTIME_UPLOADS_PRESIGN_RATE": "100000/minute"}
+               "REALTIME_UPLOADS_LOCAL_RETRY_AFTER": "600", "REALTIME_UPLOADS_PRESIGN_RATE": "100000/minute",
+               "REALTIME_UPLOADS_MAX_PENDING_PER_CLIENT": "none"}
         a = Daphne(tmp_path_factory.mktemp("a"), **env).start()
         try:
             b = Daphne(tmp_path_factory.mktemp("b"), **env).start(migrate=False)

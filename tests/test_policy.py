@@ -93,3 +93,17 @@ def test_size_outside_content_length_range_is_refused_with_s3_codes(size, code):
 @pytest.mark.parametrize("size", [1, 500, 1000])
 def test_size_inside_content_length_range_passes(size):
     policy().check_size(size)
+
+
+def test_backends_pin_the_content_length_range_to_exactly_the_declared_size(make_upload):
+    from realtime_uploads.backends import get_backend
+
+    upload = make_upload(size=677)
+    pinned = get_backend().policy_for(upload)
+    assert (pinned.min_size, pinned.max_size) == (677, 677)
+    assert ["content-length-range", 677, 677] in pinned.conditions()
+    for size, code in ((676, "EntityTooSmall"), (678, "EntityTooLarge")):
+        with pytest.raises(PolicyError) as info:
+            pinned.check_size(size)
+        assert info.value.code == code
+    pinned.check_size(677)

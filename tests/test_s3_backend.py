@@ -40,7 +40,7 @@ def test_policy_pins_bucket_exact_key_type_size_range_and_expiry(s3_settings, ma
     assert {"bucket": "test-uploads"} in conditions
     assert {"key": upload.key} in conditions and fields["key"] == upload.key
     assert {"Content-Type": "image/jpeg"} in conditions and fields["Content-Type"] == "image/jpeg"
-    assert ["content-length-range", 1, uploads_settings.MAX_SIZE] in conditions
+    assert ["content-length-range", upload.size, upload.size] in conditions  # exactly the declared size
     tagging = "<Tagging><TagSet><Tag><Key>realtime-uploads-status</Key><Value>pending</Value></Tag></TagSet></Tagging>"
     assert {"tagging": tagging} in conditions and fields["tagging"] == tagging  # for the lifecycle rule
     ours = [c for c in conditions if not (isinstance(c, dict) and next(iter(c)).startswith("x-amz-"))]

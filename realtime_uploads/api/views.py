@@ -27,23 +27,41 @@ from .. import services
 from ..backends import get_backend
 from ..selectors import parse_upload_id
 from ..signing import SIGNATURE_HEADER, check_subscribe_token, make_subscribe_token
-from . import push
+from . import push, throttling
 from .serializers import PresignInputSerializer
 
 
 class UploadCreateApi(APIView):
     """``POST /api/uploads/``: create an upload and presign its POST.
 
-    Permission classes and throttles are the project's DRF defaults; the
-    throttle scope is ``realtime_uploads.presign`` (for ``ScopedRateThrottle``).
+    Permission classes are the project's DRF defaults. Throttles are the
+    project's (scope ``realtime_uploads.presign`` for ``ScopedRateThrottle``)
+    followed by :class:`~.throttling.PresignRateThrottle` (``PRESIGN_RATE`` /
+    ``PRESIGN_USER_RATE``); then at most ``MAX_PENDING_PER_CLIENT`` uploads
+    pending per client. Either limit answers 429 with ``Retry-After`` and a
+    body naming it (``code`` ``throttled`` / ``too_many_pending``).
     """
 
     throttle_scope = "realtime_uploads.presign"
 
+    def get_throttles(self):
+        return [*super().get_throttles(), throttling.PresignRateThrottle()]
+
+    def check_throttles(self, request):
+        """Refuse at the first throttle that says no: ours with a body naming the rate, the project's as DRF does."""
+        for throttle in self.get_throttles():
+            if throttle.allow_request(request, self):
+                continue
+            if not isinstance(throttle, throttling.PresignRateThrottle):
+                self.throttled(request, throttle.wait())
+            raise throttling.rate_exceeded(throttle)
+
     def post(self, request):
         data = PresignInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        pending = throttling.pending_check(request)
         upload = services.upload_create(**data.validated_data, owner=request.user)
+        throttling.pending_record(request, pending, upload.id)
         scheme = "wss" if request.is_secure() else "ws"
         return Response(
             {

@@ -19,15 +19,19 @@ class StorageBackend(ABC):
         """Return ``{"url": str, "fields": {str: str}}`` for the browser's multipart POST.
 
         The policy pins ``upload.key``, ``upload.content_type`` and
-        ``content-length-range 1..MAX_SIZE``, and expires at ``upload.expires_at``.
+        ``content-length-range [upload.size, upload.size]`` (bytes), and
+        expires at ``upload.expires_at``.
         """
 
     def policy_for(self, upload: Any, *, tagging: str | None = None) -> PostPolicy:
-        """The upload's policy: its exact key and Content-Type, 1..MAX_SIZE bytes, its expiry."""
-        from ..conf import uploads_settings
+        """The upload's policy: its exact key and Content-Type, exactly its declared size, its expiry.
 
-        return PostPolicy(key=upload.key, content_type=upload.content_type, min_size=1,
-                          max_size=uploads_settings.MAX_SIZE, expires_at=upload.expires_at, tagging=tagging)
+        ``content-length-range`` is ``[upload.size, upload.size]``: the object
+        stored is exactly as large as declared at presign (which the presign
+        serializer keeps within 1..MAX_SIZE), so quotas may count declared sizes.
+        """
+        return PostPolicy(key=upload.key, content_type=upload.content_type, min_size=upload.size,
+                          max_size=upload.size, expires_at=upload.expires_at, tagging=tagging)
 
     @abstractmethod
     def variant_url(self, key: str) -> str:

@@ -25,6 +25,7 @@ import threading
 from datetime import datetime
 from typing import Any, BinaryIO
 
+from django.core.exceptions import ImproperlyConfigured
 from django.core.files import File
 from django.core.files.base import ContentFile
 from django.core.files.storage import storages
@@ -109,13 +110,31 @@ class DjangoStorageStore:
         """Nothing to record: local storage has no lifecycle rules."""
 
 
+def already_received() -> PolicyError:
+    """The answer to a POST for an upload whose object was already received: the first one is kept."""
+    return PolicyError("AccessDenied", "This upload has already been received; the first file sent is kept. "
+                       "Presign a new upload to send another file.", 403)
+
+
 class LocalBackend(StorageBackend):
-    """Presigned POST into ``STORAGES["default"]``, processed in-process."""
+    """Presigned POST into ``STORAGES["default"]``, processed in-process.
+
+    The storage must keep Django's ``save()`` contract of never overwriting
+    (so the first object of an upload wins); ``FileSystemStorage`` with
+    ``allow_overwrite=True`` is refused with ImproperlyConfigured.
+    """
 
     name = "local"
 
     def __init__(self) -> None:
         self.storage = storages["default"]
+        # FileSystemStorage(allow_overwrite=True) keeps it private; django-storages' S3Storage has file_overwrite.
+        overwrites = ("_allow_overwrite", "allow_overwrite", "file_overwrite")
+        if any(getattr(self.storage, name, False) for name in overwrites):
+            raise ImproperlyConfigured(
+                'The local backend needs STORAGES["default"] not to overwrite on save() (allow_overwrite / '
+                "file_overwrite off): the first file of an upload must win over a repeated POST."
+            )
         self._lock = threading.Lock()
         self._dispatcher: LocalDispatcher | None = None
         self._sweeper: Sweeper | None = None
@@ -136,12 +155,20 @@ class LocalBackend(StorageBackend):
         return self.storage.url(key)
 
     def verify(self, fields: dict[str, str], *, now: datetime) -> PostPolicy:
-        """Check the signature and the form fields; return the policy. Raises PolicyError."""
+        """Check the signature and the form fields; return the policy. Raises PolicyError.
+
+        ``fields`` are the form's non-file fields, one value each. A missing
+        ``policy`` or ``x-amz-signature`` is AccessDenied (403); a signature
+        that is not 64 hex digits (non-ASCII, too long…) or does not match is
+        SignatureDoesNotMatch (403), compared in constant time as bytes.
+        """
         encoded = fields.get("policy", "")
         signature = fields.get("x-amz-signature", "")
         if not encoded or not signature:
             raise PolicyError("AccessDenied", "Missing policy or x-amz-signature field.", 403)
-        if not hmac.compare_digest(self._signature(encoded), signature):
+        if len(signature) != 64 or not signature.isascii() or not encoded.isascii() or not hmac.compare_digest(
+            self._signature(encoded).encode("ascii"), signature.encode("ascii")
+        ):
             raise PolicyError(
                 "SignatureDoesNotMatch",
                 "The request signature we calculated does not match the signature you provided.",
@@ -152,17 +179,30 @@ class LocalBackend(StorageBackend):
         return policy
 
     def store(self, policy: PostPolicy, file: File) -> None:
-        """Save ``file`` (already size-checked) at the policy's key, replacing any object there,
-        then queue it for processing, as S3's ObjectCreated event would."""
+        """Save ``file`` (already size-checked) at the policy's key, then queue it for processing,
+        as S3's ObjectCreated event would. Raises PolicyError.
+
+        The first object of an upload wins: a later POST of the same form
+        (a double submit, or ten at once) is AccessDenied (403) and changes
+        nothing. The exclusive create is the storage's: Django's
+        ``Storage.save`` never overwrites, it stores under another name when
+        the key is taken (``FileSystemStorage`` creates with ``O_EXCL``), so of
+        concurrent POSTs exactly one lands at the key and the others' copies
+        are deleted. Before this, a second POST replaced the object while it
+        was being processed, and the upload failed with ``storage_error``.
+        """
         from ..models import Status, Upload
 
-        if not Upload.objects.filter(key=policy.key, status=Status.PENDING).exists():
-            raise PolicyError("AccessDenied", "This upload has already been received.", 403)
-        if self.storage.exists(policy.key):
-            self.storage.delete(policy.key)
-        saved = self.storage.save(policy.key, file)
-        if saved != policy.key:  # a storage that renames instead of replacing
-            raise PolicyError("InternalError", "The object could not be stored at its key.", 500)
+        if not Upload.objects.filter(key=policy.key, status=Status.PENDING).exists() or \
+                self.storage.exists(policy.key):
+            raise already_received()
+        try:
+            saved = self.storage.save(policy.key, file)
+        except OSError as exc:
+            raise PolicyError("InternalError", "The object could not be stored.", 500) from exc
+        if saved != policy.key:  # another POST of this upload created the key first: it wins
+            self.storage.delete(saved)
+            raise already_received()
         # Declined when the queue is full or shutdown has begun: the object is stored and the
         # upload pending, so the sweep (here or in the next process) dispatches it later.
         self.dispatcher.submit(policy.key)

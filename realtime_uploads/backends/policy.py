@@ -4,7 +4,7 @@ An S3 POST policy is a JSON document ``{"expiration": ISO-8601, "conditions":
 [...]}`` sent base64-encoded in the form's ``policy`` field (AWS: "Creating a
 POST policy", docs.aws.amazon.com/AmazonS3/latest/API/sigv4-HTTPPOSTConstructPolicy.html).
 We pin the exact object key, the exact ``Content-Type`` and a
-``content-length-range``. The S3 backend hands :meth:`PostPolicy.conditions`
+``content-length-range`` of exactly the size declared at presign. The S3 backend hands :meth:`PostPolicy.conditions`
 to boto3's ``generate_presigned_post``; the local backend encodes the same
 document, signs it, and :meth:`PostPolicy.check_fields` /
 :meth:`PostPolicy.check_size` refuse what S3 would refuse, with S3's error codes.
@@ -125,12 +125,17 @@ class PostPolicy:
 
     def check_size(self, size: int) -> None:
         """Refuse a file outside ``content-length-range`` (bytes). Raises PolicyError (400)."""
+        allowed = f"{self.min_size}" if self.min_size == self.max_size else f"{self.min_size} to {self.max_size}"
         if size < self.min_size:
             raise PolicyError(
-                "EntityTooSmall", "Your proposed upload is smaller than the minimum allowed size", 400
+                "EntityTooSmall", "Your proposed upload is smaller than the minimum allowed size "
+                f"({size} bytes; the policy allows {allowed} bytes, the size declared at presign)", 400
             )
         if size > self.max_size:
-            raise entity_too_large()
+            raise PolicyError(
+                "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size "
+                f"({size} bytes; the policy allows {allowed} bytes, the size declared at presign)", 400
+            )
 
 
 def entity_too_large() -> PolicyError:

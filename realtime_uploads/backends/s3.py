@@ -6,6 +6,20 @@ conditions and signs it with SigV4 ("Browser-based uploads using POST",
 docs.aws.amazon.com/AmazonS3/latest/API/sigv4-UsingHTTPPOST.html). Objects
 stay private: variant URLs are presigned GETs, or ``PUBLIC_BASE_URL + key``
 when a CDN or public prefix is configured.
+
+The policy pins the exact key, ``Content-Type``, ``tagging`` and a
+``content-length-range`` of exactly the declared size. It cannot stop the
+browser POSTing the same form twice while it is valid: S3 then stores the
+second object over the first and sends a second ObjectCreated event. The
+processing side copes: an event whose object is the version already pinned
+by the first ``processing`` report is an idempotent repeat (Django answers
+200 / no-op, or 409 once the upload is finished, and the processor skips);
+a report about the other version is 409 and skipped, and every read is
+``If-Match`` the pinned ETag, so variants never mix two objects. One window
+remains: if the second POST lands between the first event's HEAD and its
+GET, the GET answers 412 and the upload ends ``failed`` / ``storage_error``
+although a valid object is stored (the local backend refuses the second
+POST instead: the first object wins).
 """
 
 from __future__ import annotations

@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Hashable
 
+from ..clients import rate_key, scope_client_ip
+
 CLOSE_TOO_MANY = 4429
 
 
@@ -41,9 +43,9 @@ class SocketCounts:
 
 
 def client_key(scope: dict) -> str:
-    """The client a socket counts against: its address as the server saw it (``scope["client"]``)."""
-    client = scope.get("client")
-    return str(client[0]) if client else "unknown"
+    """The client a socket counts against: its address (``X-Forwarded-For`` believed only from
+    ``TRUSTED_PROXIES``, :mod:`realtime_uploads.clients`), an IPv6 client as its /64 as presign counts it."""
+    return rate_key(scope_client_ip(scope))
 
 
 #: The counts of this process's sockets.

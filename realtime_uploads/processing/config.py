@@ -83,6 +83,12 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "MAX_SOCKETS_PER_UPLOAD": int,
     "MAX_SOCKETS_PER_CLIENT": int,
     "MAX_MESSAGE_SIZE": int,
+    # Presign throttling (realtime_uploads.api.throttling); "none" turns a limit off.
+    "TRUSTED_PROXIES": _csv,
+    "PRESIGN_RATE": lambda raw: None if raw.strip().lower() in ("none", "off") else raw.strip(),
+    "PRESIGN_USER_RATE": lambda raw: None if raw.strip().lower() in ("none", "off") else raw.strip(),
+    "MAX_PENDING_PER_CLIENT": lambda raw: None if raw.strip().lower() in ("none", "off") else int(raw),
+    "THROTTLE_CACHE": str,
 }
 
 
