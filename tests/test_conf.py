@@ -51,7 +51,7 @@ def test_override_settings_clears_the_cache(settings):
         ({"VARIANTS": {"t": {"width": 10, "height": 10, "format": "JPEG", "crop": True}}}, "crop"),
         ({"VARIANTS": {"bad name": {"width": 10, "height": 10, "format": "JPEG"}}}, "bad name"),
         ({"SUBSCRIBE_TOKEN_MAX_AGE": 100}, "SUBSCRIBE_TOKEN_MAX_AGE"),
-        ({"LONG_POLL_MAX_WAIT": 31}, "at most 30 seconds"),
+        ({"LONG_POLL_MAX_WAIT": 31}, "LONG_POLL_MAX_WAIT'] must be a whole number 1..30"),
         ({"LONG_POLL_MAX_WAITERS": 0}, "LONG_POLL_MAX_WAITERS"),
         ({"DB_THREADS": 0}, "DB_THREADS"),
         ({"DB_MAX_QUEUED": -1}, "DB_MAX_QUEUED"),
