@@ -89,10 +89,9 @@ def sqlite_database(settings, monkeypatch):
     monkeypatch.setitem(settings.DATABASES, "default", {"ENGINE": "django.db.backends.sqlite3"})
 
 
-def test_deploy_check_flags_demo_or_short_secrets_and_in_memory_layer(settings, sqlite_database):
-    use(settings, CALLBACK_SECRETS=["demo-callback-secret-change-me"])
-    assert {w.id for w in check_deploy(None)} == {"realtime_uploads.W001", "realtime_uploads.W002"}
+def test_deploy_check_flags_the_in_memory_layer(settings, sqlite_database):
     use(settings, CALLBACK_SECRETS=["k" * 48])
+    assert {w.id for w in check_deploy(None)} == {"realtime_uploads.W002"}
     settings.CHANNEL_LAYERS = {"default": channel_layer_settings("redis://127.0.0.1:6379/0")}
     assert check_deploy(None) == []
 
