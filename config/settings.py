@@ -170,4 +170,5 @@ LOGGING = {
     "loggers": {"realtime_uploads": {"handlers": ["console"], "level": "INFO", "propagate": False}},
 }
 
-STATE_DIR.mkdir(parents=True, exist_ok=True)
+# STATIC_ROOT too: with DEBUG off servestatic scans it at start (collectstatic fills it).
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
