@@ -27,7 +27,8 @@ $(VENV)/.installed-bench: pyproject.toml $(VENV)/.installed-test
 demo: $(VENV)/.installed-demo
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
-	@echo "realtime-uploads demo on http://127.0.0.1:$(PORT)/"
+	@echo "realtime-uploads demo on http://127.0.0.1:$(PORT)/ (DEBUG off: DJANGO_DEBUG=1 for tracebacks;"
+	@echo "  secrets not in the environment are this checkout's, in $${REALTIME_UPLOADS_STATE_DIR:-.state}/)"
 	PORT=$(PORT) $(BIN)/realtime-uploads-daphne -e tcp:port=$(PORT):interface=127.0.0.1:backlog=2048 --ping-interval 20 --ping-timeout 30 asgi:application
 
 test: $(VENV)/.installed-test

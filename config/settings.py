@@ -2,8 +2,12 @@
 
 Driven by the environment variables listed in the README ("Environment");
 every default is the embedded demo: SQLite, in-memory channel layer, the
-local backend and the in-process processor. ``manage.py check --deploy``
-flags what a production deploy must change.
+local backend and the in-process processor. Nothing secret is a constant:
+without ``DJANGO_SECRET_KEY`` / ``REALTIME_UPLOADS_CALLBACK_SECRET`` the
+secrets are generated once per checkout into the state folder
+(``$REALTIME_UPLOADS_STATE_DIR``, files ``secret_key`` and
+``callback_secret``, mode 0600), and DEBUG is off unless ``DJANGO_DEBUG=1``.
+``manage.py check --deploy`` fails on what a production deploy must change.
 """
 
 import importlib.util
@@ -14,6 +18,7 @@ import dj_database_url
 
 from realtime_uploads.layer_settings import channel_layer_settings, sentinels_from_string
 from realtime_uploads.processing.config import settings_from_env
+from realtime_uploads.state_secrets import state_secret
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 STATE_DIR = Path(os.environ.get("REALTIME_UPLOADS_STATE_DIR", BASE_DIR / ".state"))
@@ -29,8 +34,10 @@ def env_list(name: str, default: str) -> list[str]:
 
 
 PORT = int(os.environ.get("PORT", "8000"))
-SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "demo-insecure-secret-key-change-me")
-DEBUG = env_bool("DJANGO_DEBUG", True)
+# Signs sessions, subscribe tokens and local upload policies: from the environment in production.
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or state_secret(STATE_DIR / "secret_key")
+# Tracebacks, settings and the URL list for anyone who asks: only when explicitly wanted.
+DEBUG = env_bool("DJANGO_DEBUG", False)
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 
 INSTALLED_APPS = [
@@ -167,10 +174,12 @@ SPECTACULAR_SETTINGS = {"SWAGGER_UI_DIST": "SIDECAR", "SWAGGER_UI_FAVICON_HREF":
 # Every REALTIME_UPLOADS_<KEY> variable (the processor reads the same ones, see
 # realtime_uploads.processing.config) overrides the demo values below.
 REALTIME_UPLOADS = {
-    "CALLBACK_SECRETS": ["demo-callback-secret-change-me"],
     "CALLBACK_URL": f"http://127.0.0.1:{PORT}/api/uploads/{{id}}/callback/",
     **settings_from_env(os.environ),
 }
+if "CALLBACK_SECRETS" not in REALTIME_UPLOADS:
+    # The local backend's in-process processor reads it here; a separate processor needs it in its environment.
+    REALTIME_UPLOADS["CALLBACK_SECRETS"] = [state_secret(STATE_DIR / "callback_secret")]
 if os.environ.get("AWS_ENDPOINT_URL_S3"):
     # S3-compatible servers (moto, MinIO) want path-style addressing.
     REALTIME_UPLOADS.setdefault("ADDRESSING_STYLE", "path")
@@ -184,4 +193,5 @@ LOGGING = {
     "loggers": {"realtime_uploads": {"handlers": ["console"], "level": "INFO", "propagate": False}},
 }
 
-STATE_DIR.mkdir(parents=True, exist_ok=True)
+# STATIC_ROOT too: with DEBUG off servestatic scans it at start (collectstatic fills it).
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)

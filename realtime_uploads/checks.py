@@ -1,4 +1,8 @@
-"""System checks (``manage.py check``; ``--deploy`` adds the W ones)."""
+"""System checks (``manage.py check``; ``--deploy`` adds the E1xx errors and the W ones).
+
+The deploy errors are Errors, not Warnings, so ``manage.py check --deploy``
+exits non-zero on any of them; :mod:`.deploy_checks` holds them.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +10,8 @@ from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 from django.core.exceptions import ImproperlyConfigured
 
+from . import deploy_checks  # noqa: F401 - registers the deploy errors
 from .conf import uploads_settings
-
-#: The demo project's default secret: fine on a laptop, never in production.
-DEMO_CALLBACK_SECRET = "demo-callback-secret-change-me"  # noqa: S105 - the value we warn about
 
 
 @register()
@@ -59,19 +61,12 @@ def _callback_host_allowed() -> bool:
 
 @register(Tags.security, deploy=True)
 def check_deploy(app_configs, **kwargs):
-    """W001 weak or demo callback secret, W002 in-memory layer, W003-W005 layer and database settings."""
+    """W002 in-memory layer, W003-W005 layer and database settings (the secrets are deploy_checks' E1xx)."""
     warnings = []
     try:
-        secrets = uploads_settings.CALLBACK_SECRETS
+        uploads_settings.CALLBACK_SECRETS  # noqa: B018 - E001 reports invalid settings
     except ImproperlyConfigured:
         return []
-    if any(s == DEMO_CALLBACK_SECRET or len(s) < 32 for s in secrets):
-        warnings.append(Warning(
-            "A REALTIME_UPLOADS callback secret is the demo value or shorter than 32 characters; "
-            "anyone who guesses it can forge processing callbacks.",
-            hint='Generate one with: python -c "import secrets; print(secrets.token_urlsafe(48))"',
-            id="realtime_uploads.W001",
-        ))
     layer = (getattr(settings, "CHANNEL_LAYERS", {}) or {}).get("default", {})
     backend = layer.get("BACKEND", "")
     if backend.endswith("InMemoryChannelLayer"):

@@ -40,10 +40,12 @@ from daphne.server import Server
 from twisted.internet import reactor
 from twisted.web import http
 
+from .processing.settings_schema import BODY_OVERHEAD
+
 logger = logging.getLogger(__name__)
 
 #: Room for the presigned POST's fields (key, policy, signature…) next to the file, bytes.
-FORM_OVERHEAD = 64 * 1024
+FORM_OVERHEAD = BODY_OVERHEAD
 #: Longest time a refused client's remaining body is read and dropped, seconds.
 LINGER_SECONDS = 5.0
 
@@ -52,8 +54,7 @@ def max_body_size() -> int:
     """The largest request body accepted, bytes: ``MAX_BODY_SIZE``, or ``MAX_SIZE`` + :data:`FORM_OVERHEAD`."""
     from .conf import uploads_settings
 
-    configured = getattr(uploads_settings, "MAX_BODY_SIZE", None)
-    return int(configured) if configured else int(uploads_settings.MAX_SIZE) + FORM_OVERHEAD
+    return uploads_settings.max_body_size()
 
 
 def max_websocket_message_bytes() -> int:

@@ -10,6 +10,8 @@ MODULES = [
     "realtime_uploads.processing.callback",
     "realtime_uploads.processing.pipeline",
     "realtime_uploads.processing.local",
+    "realtime_uploads.processing.config",
+    "realtime_uploads.processing.settings_schema",
 ]
 
 

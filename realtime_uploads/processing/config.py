@@ -7,89 +7,36 @@ prefix (``REALTIME_UPLOADS_MAX_SIZE``); the exception is the secret list,
 ``REALTIME_UPLOADS_CALLBACK_SECRET_ARN`` (AWS Secrets Manager) or
 ``REALTIME_UPLOADS_CALLBACK_SECRET_PARAMETER`` (SSM Parameter Store,
 SecureString). The Django project reads the same variables
-(``config/settings.py`` calls :func:`settings_from_env`), so the web process
-and the processor cannot drift apart. No Django import.
+(``config/settings.py`` calls :func:`settings_from_env`), and both validate
+with the one table of :mod:`.settings_schema`, so the web process and the
+processor cannot drift apart. No Django import.
 """
 
 from __future__ import annotations
 
-import json
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from .callback import CallbackClient
 from .image import VariantSpec
 from .pipeline import ProcessorConfig
+from .setting_kinds import Invalid, Variants
+from .settings_schema import DEFAULTS as ALL_DEFAULTS
+from .settings_schema import PROCESSOR_KEYS, SETTINGS, SettingError, check_value, validate
 
-MIB = 1024 * 1024
 ENV_PREFIX = "REALTIME_UPLOADS_"
 
-#: Defaults shared by the Django settings object and the processor.
-PROCESSOR_DEFAULTS: dict[str, Any] = {
-    "KEY_PREFIX": "uploads/",
-    "VARIANT_PREFIX": "variants/",
-    "MAX_SIZE": 10 * MIB,
-    "ALLOWED_CONTENT_TYPES": ["image/jpeg", "image/png", "image/webp", "image/gif"],
-    "MAX_PIXELS": 50_000_000,
-    "CALLBACK_URL": "http://127.0.0.1:8000/api/uploads/{id}/callback/",
-    "CALLBACK_ATTEMPTS": 5,
-    "CALLBACK_TIMEOUT": 10.0,
-    "CALLBACK_BACKOFF": 0.5,
-    "VARIANTS": {
-        "thumb": {"width": 320, "height": 320, "format": "WEBP", "quality": 80},
-        "large": {"width": 1280, "height": 1280, "format": "JPEG", "quality": 85},
-    },
-}
+#: Defaults shared by the Django settings object and the processor (from settings_schema.SETTINGS).
+PROCESSOR_DEFAULTS: dict[str, Any] = {key: ALL_DEFAULTS[key] for key in PROCESSOR_KEYS}
 
 
 class ConfigError(ValueError):
-    """A processor setting is missing or malformed; the message names the variable."""
+    """A processor setting is missing or malformed; the message names the variable and the key."""
 
 
 def _csv(raw: str) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
-
-
-_PARSERS: dict[str, Callable[[str], Any]] = {
-    "BACKEND": str,
-    "BUCKET": str,
-    "ADDRESSING_STYLE": str,
-    "KEY_PREFIX": str,
-    "VARIANT_PREFIX": str,
-    "MAX_SIZE": int,
-    "MAX_PIXELS": int,
-    "ALLOWED_CONTENT_TYPES": _csv,
-    "VARIANTS": json.loads,
-    "CALLBACK_URL": str,
-    "CALLBACK_SECRETS": _csv,
-    "CALLBACK_ATTEMPTS": int,
-    "CALLBACK_TIMEOUT": float,
-    "CALLBACK_BACKOFF": float,
-    # The web process's own settings (realtime_uploads.conf), read by the demo project.
-    "PRESIGN_EXPIRES": int,
-    "EXPIRE_GRACE": int,
-    "PROCESSING_TIMEOUT": int,
-    "LONG_POLL_MAX_WAIT": int,
-    "LONG_POLL_MAX_WAITERS": int,
-    "DB_THREADS": int,
-    "DB_MAX_QUEUED": int,
-    "LOCAL_PROCESSOR_THREADS": int,
-    "LOCAL_MAX_QUEUED": int,
-    "LOCAL_RETRY_AFTER": int,
-    "LOCAL_SHUTDOWN_TIMEOUT": int,
-    "LOCAL_SWEEP": lambda raw: raw.strip().lower() in ("1", "true", "yes", "on"),
-    "MAX_BODY_SIZE": int,
-    "MAX_SOCKETS_PER_UPLOAD": int,
-    "MAX_SOCKETS_PER_CLIENT": int,
-    "MAX_MESSAGE_SIZE": int,
-    # Presign throttling (realtime_uploads.api.throttling); "none" turns a limit off.
-    "TRUSTED_PROXIES": _csv,
-    "PRESIGN_RATE": lambda raw: None if raw.strip().lower() in ("none", "off") else raw.strip(),
-    "PRESIGN_USER_RATE": lambda raw: None if raw.strip().lower() in ("none", "off") else raw.strip(),
-    "MAX_PENDING_PER_CLIENT": lambda raw: None if raw.strip().lower() in ("none", "off") else int(raw),
-    "THROTTLE_CACHE": str,
-}
 
 
 def env_name(key: str) -> str:
@@ -97,32 +44,48 @@ def env_name(key: str) -> str:
     return ENV_PREFIX + ("CALLBACK_SECRET" if key == "CALLBACK_SECRETS" else key)
 
 
-def settings_from_env(environ: Mapping[str, str]) -> dict[str, Any]:
-    """The settings given in ``environ``, parsed (ints, floats, lists, JSON); absent ones omitted.
+def _env_error(exc: SettingError, environ: Mapping[str, str]) -> ConfigError:
+    """``exc`` naming the variables too: those of its keys that are set (with their values), else its own."""
+    keys = [key for key in (exc.key, *exc.also) if env_name(key) in environ] or [exc.key]
+    named = ", ".join(env_name(key) + ("" if env_name(key) not in environ or SETTINGS[key].secret
+                                       else f"={environ[env_name(key)]!r}") for key in keys)
+    return ConfigError(f"{named}: {exc}")
 
-    Raises ConfigError naming the variable whose value does not parse.
+
+def settings_from_env(environ: Mapping[str, str]) -> dict[str, Any]:
+    """The settings given in ``environ`` (every key, as ``REALTIME_UPLOADS_<KEY>``), parsed; absent ones omitted.
+
+    Values are parsed (ints, floats, comma-separated lists, ``VARIANTS`` as
+    JSON, ``none`` for an optional value) and each is checked on its own
+    (settings_schema.check_value); they are returned as parsed, not
+    normalised, so a project may still edit them. Raises ConfigError naming
+    the variable and the key whose value does not parse or is out of range.
     """
     values: dict[str, Any] = {}
-    for key, parse in _PARSERS.items():
+    for key, setting in SETTINGS.items():
         name = env_name(key)
         raw = environ.get(name)
         if raw is None or raw == "":
             continue
         try:
-            values[key] = parse(raw)
+            value = setting.kind.parse(raw)
         except ValueError as exc:
-            raise ConfigError(f"{name}={raw!r} does not parse: {exc}") from exc
+            shown = "" if setting.secret else f"={raw!r}"
+            raise ConfigError(f"{name}{shown} (REALTIME_UPLOADS[{key!r}]) does not parse: {exc}") from exc
+        try:
+            check_value(key, value)
+        except SettingError as exc:
+            raise _env_error(exc, environ) from exc
+        values[key] = value
     return values
 
 
 def variant_specs(variants: Mapping[str, Mapping[str, Any]]) -> tuple[VariantSpec, ...]:
-    """``{name: {width, height, format, quality?}}`` → VariantSpecs. Raises ConfigError."""
-    if not isinstance(variants, Mapping) or not variants:
-        raise ConfigError(f"{env_name('VARIANTS')} must be a non-empty JSON object of name -> spec.")
+    """``{name: {width, height, format, quality?}}`` → VariantSpecs. Raises ConfigError naming the variable."""
     try:
-        return tuple(VariantSpec(name=name, **dict(spec)) for name, spec in variants.items())
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"{env_name('VARIANTS')}: {exc}") from exc
+        return Variants().check(variants)
+    except Invalid as exc:
+        raise ConfigError(f"{env_name('VARIANTS')}: REALTIME_UPLOADS['VARIANTS'] {exc}.") from exc
 
 
 def load_secrets(environ: Mapping[str, str], session: Any = None) -> list[str]:
@@ -167,11 +130,17 @@ def s3_client_from_env(environ: Mapping[str, str] | None = None):
 
 
 def config_from_env(environ: Mapping[str, str] | None = None) -> ProcessorConfig:
-    """A ProcessorConfig from the environment (default ``os.environ``). Raises ConfigError."""
+    """A ProcessorConfig from the environment (default ``os.environ``), every value validated.
+
+    Raises ConfigError naming the variable and the key: a value that does not
+    parse or is out of range (settings_schema), values that contradict each
+    other, or no callback secret.
+    """
     environ = os.environ if environ is None else environ
-    values = {**PROCESSOR_DEFAULTS, **settings_from_env(environ)}
-    if "{id}" not in values["CALLBACK_URL"]:
-        raise ConfigError(f"{env_name('CALLBACK_URL')} must contain '{{id}}'.")
+    try:
+        values = validate(settings_from_env(environ))
+    except SettingError as exc:
+        raise _env_error(exc, environ) from exc
     return build_config(values, secret=load_secrets(environ)[0])
 
 
