@@ -66,7 +66,7 @@ BAD_VALUES: dict[str, list] = {
     "TRUSTED_PROXIES": ["10.0.0.0/8", ["not-an-ip"], ["10.0.0.0/33"], [None], None],
     "PRESIGN_RATE": ["60", "60/fortnight", "0/min", "-1/min", 60, ""],
     "PRESIGN_USER_RATE": ["many", "120/", 120],
-    "MAX_PENDING_PER_CLIENT": [0, None],
+    "MAX_PENDING_PER_CLIENT": [0, -1, "20"],
     "THROTTLE_CACHE": ["", None, "two words", "nonexistent"],  # not a CACHES alias
     "BUCKET": ["", "my bucket", 5],
     "REGION": ["", 1],

@@ -123,7 +123,7 @@ SETTINGS: dict[str, Setting] = {
     "TRUSTED_PROXIES": _S(Networks(), [], "proxies whose X-Forwarded-For is believed (CIDR networks)"),
     "PRESIGN_RATE": _S(Optional(Rate()), "60/min", "presigns per client; None: no limit"),
     "PRESIGN_USER_RATE": _S(Optional(Rate()), "120/min", "presigns per authenticated user; None: no limit"),
-    "MAX_PENDING_PER_CLIENT": _S(Whole(1), 20, "uploads one client may have pending"),
+    "MAX_PENDING_PER_CLIENT": _S(Optional(Whole(1)), 20, "uploads one client may have pending; None: no cap"),
     "THROTTLE_CACHE": _S(Text(), "default", "the Django CACHES alias the throttles count in"),
     # The s3 backend.
     "BUCKET": _S(Optional(Text()), None, "s3: the bucket (required with s3)"),
