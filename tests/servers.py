@@ -87,6 +87,8 @@ class Daphne:
             "REALTIME_UPLOADS_STATE_DIR": str(state_dir),
             "REALTIME_UPLOADS_CALLBACK_SECRET": CALLBACK_SECRET,
             "DJANGO_DEBUG": "1",
+            # Load and fault tests hold thousands of sockets from 127.0.0.1; test_socket_limits sets its own caps.
+            "REALTIME_UPLOADS_MAX_SOCKETS_PER_CLIENT": "1000000",
             "PYTHONUNBUFFERED": "1",
             "PYTHONFAULTHANDLER": "1",
             **env,
