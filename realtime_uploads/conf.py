@@ -221,6 +221,10 @@ def _validate(key: str, value: Any) -> Any:  # noqa: C901 - one branch per key r
                 f"REALTIME_UPLOADS['ADDRESSING_STYLE'] must be one of {list(ADDRESSING_STYLES)}, got {value!r}."
             )
         return value
+    if key in ("MAX_ASPECT_RATIO", "IMAGE_CPU_SECONDS"):  # wt-image; the shared validator supersedes
+        return _positive_number(key, value)
+    if key == "MAX_DECODE_BYTES":
+        return _positive_int(key, value)
     raise AssertionError(key)  # pragma: no cover - every DEFAULTS key is handled above
 
 

@@ -20,6 +20,7 @@ from typing import Any
 
 from .callback import CallbackClient
 from .image import VariantSpec
+from .limits import DEFAULT_IMAGE_CPU_SECONDS, DEFAULT_MAX_ASPECT_RATIO, DEFAULT_MAX_DECODE_BYTES, ImageLimits
 from .pipeline import ProcessorConfig
 
 MIB = 1024 * 1024
@@ -40,6 +41,11 @@ PROCESSOR_DEFAULTS: dict[str, Any] = {
         "thumb": {"width": 320, "height": 320, "format": "WEBP", "quality": 80},
         "large": {"width": 1280, "height": 1280, "format": "JPEG", "quality": 85},
     },
+    # Per image (processing/limits.py): longer side / shorter side; estimated decode memory, bytes;
+    # CPU time, seconds (enforced where the image is rendered in a child process: the local backend).
+    "MAX_ASPECT_RATIO": DEFAULT_MAX_ASPECT_RATIO,
+    "MAX_DECODE_BYTES": DEFAULT_MAX_DECODE_BYTES,
+    "IMAGE_CPU_SECONDS": DEFAULT_IMAGE_CPU_SECONDS,
 }
 
 
@@ -66,6 +72,9 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "CALLBACK_ATTEMPTS": int,
     "CALLBACK_TIMEOUT": float,
     "CALLBACK_BACKOFF": float,
+    "MAX_ASPECT_RATIO": float,
+    "MAX_DECODE_BYTES": int,
+    "IMAGE_CPU_SECONDS": float,
     # The web process's own settings (realtime_uploads.conf), read by the demo project.
     "PRESIGN_EXPIRES": int,
     "EXPIRE_GRACE": int,
@@ -187,4 +196,5 @@ def build_config(values: Mapping[str, Any], *, secret: str) -> ProcessorConfig:
             backoff=values["CALLBACK_BACKOFF"],
         ),
         bucket=values.get("BUCKET"),
+        limits=ImageLimits.from_settings(values),
     )
