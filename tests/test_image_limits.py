@@ -252,3 +252,19 @@ def test_twenty_tiny_bombs_are_bounded_by_the_queue_and_do_not_delay_a_real_uplo
     finally:
         dispatcher.shutdown(wait=True, timeout=10)
     assert any(b'"too_large_to_decode"' in body for _, body, _ in seen)
+
+
+# --- settings -------------------------------------------------------------------------------------
+
+
+def test_the_limits_are_settings_of_django_and_of_the_processor_environment(settings):
+    from realtime_uploads.backends.local import processor_config
+    from realtime_uploads.processing.config import config_from_env
+
+    settings.REALTIME_UPLOADS = {**settings.REALTIME_UPLOADS, "MAX_ASPECT_RATIO": 3.0,
+                                 "MAX_DECODE_BYTES": 1_234_567, "IMAGE_CPU_SECONDS": 2.5}
+    assert processor_config().limits == ImageLimits(3.0, 1_234_567, 2.5)
+    env = {"REALTIME_UPLOADS_CALLBACK_SECRET": "s", "REALTIME_UPLOADS_MAX_DECODE_BYTES": "1000",
+           "REALTIME_UPLOADS_IMAGE_CPU_SECONDS": "0.5", "REALTIME_UPLOADS_MAX_ASPECT_RATIO": "4"}
+    assert config_from_env(env).limits == ImageLimits(4.0, 1000, 0.5)
+    assert config_from_env({"REALTIME_UPLOADS_CALLBACK_SECRET": "s"}).limits == ImageLimits()
