@@ -205,6 +205,7 @@ def test_magic_bytes_name_the_formats():
     assert sniff_format(b"BMW is a car" + bytes(20)) is None
     assert sniff_format(b"P6\n16 16\n255\n") == "PPM"
     assert sniff_format(b"qoif" + bytes(28)) == "QOI"
+    assert sniff_format(b"%PDF-1.7 not a picture") is None  # not an image at all: not_an_image, as before
 
 
 # --- the local processor's queue ----------------------------------------------------------------

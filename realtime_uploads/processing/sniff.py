@@ -31,7 +31,6 @@ MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"qoif", "QOI"),
     (b"DDS ", "DDS"),
     (b"icns", "ICNS"),
-    (b"%PDF-", "PDF"),
 )
 _AVIF_BRANDS = {b"avif", b"avis"}
 _HEIF_BRANDS = set(b"heic heix hevc hevx heim heis hevm hevs mif1 msf1".split())
@@ -44,7 +43,7 @@ def sniff_format(head: bytes) -> str | None:
     """The image format ``head`` (the file's first bytes, 32 or more) starts with, or None.
 
     Names JPEG, PNG, GIF, WEBP, TIFF, BMP, PSD, JPEG2000, JPEGXL, QOI, PPM
-    (any Netpbm), ICO, AVIF, HEIF, SVG, DDS, ICNS and PDF. TGA has no magic
+    (any Netpbm), ICO, AVIF, HEIF, SVG, DDS and ICNS. TGA has no magic
     number and is never named; neither is anything shorter than its signature.
     """
     for prefix, name in MAGIC:
