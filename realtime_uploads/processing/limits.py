@@ -74,7 +74,8 @@ def estimate_decode_bytes(size: tuple[int, int], mode: str, fmt: str, *, transpo
     ``fmt`` the Pillow format (WebP: libwebp's two RGBA canvases and Pillow's
     copy, three frames); ``transposed`` when EXIF orientation turns
     the frame (one more frame); ``converted`` when the mode, transparency or an
-    ICC profile needs an sRGB RGB/RGBA copy (4 bytes a pixel). Variants are at
+    ICC profile needs an sRGB RGB/RGBA copy (4 bytes a pixel), plus 8 bytes a
+    pixel for 16-bit grey, scaled through 32-bit images. Variants are at
     most a quarter of the frame and are not counted.
     """
     pixels = size[0] * size[1]
@@ -84,6 +85,8 @@ def estimate_decode_bytes(size: tuple[int, int], mode: str, fmt: str, *, transpo
         total += frame
     if converted or mode not in _WORKING_MODES:
         total += pixels * 4
+    if mode.startswith("I;16"):  # scaled to 8 bits through two 32-bit "I" images
+        total += pixels * 8
     return total
 
 
