@@ -269,3 +269,20 @@ def test_the_limits_are_settings_of_django_and_of_the_processor_environment(sett
            "REALTIME_UPLOADS_IMAGE_CPU_SECONDS": "0.5", "REALTIME_UPLOADS_MAX_ASPECT_RATIO": "4"}
     assert config_from_env(env).limits == ImageLimits(4.0, 1000, 0.5)
     assert config_from_env({"REALTIME_UPLOADS_CALLBACK_SECRET": "s"}).limits == ImageLimits()
+
+
+def test_a_renderer_crash_is_logged_and_reported_as_internal_error_without_internals(scripted_server, caplog):  # noqa: F811
+    """An exception the pipeline does not know, raised in the child, reaches the log, not the user."""
+    from realtime_uploads.processing.pipeline import process_object
+    from realtime_uploads.processing.sandbox import RendererCrashed
+
+    with pytest.raises(RendererCrashed, match="max_pixels must be a positive"):
+        render_isolated(encode(Image.new("RGB", (8, 8)), "PNG"), [THUMB], max_pixels=0)
+    url, _, seen = scripted_server
+    key = "uploads/8a0c0ab9-5a51-4ac1-9d8c-93f4b7c1b0b1/a.png"
+    config = dataclasses.replace(dispatcher_config(url), allowed_formats={"PNG"}, max_pixels=0, isolate=True)
+    outcome = process_object(key, store=SlowStore({key: encode(Image.new("RGB", (8, 8)), "PNG")}), config=config)
+    assert (outcome.status, outcome.reason) == ("failed", "internal_error")
+    report = json.loads(seen[-1][1])
+    assert "try again" in report["error"]["message"] and "max_pixels" not in report["error"]["message"]
+    assert any("max_pixels must be a positive" in (r.exc_text or "") for r in caplog.records)

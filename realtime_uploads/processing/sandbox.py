@@ -37,7 +37,7 @@ import traceback
 from collections.abc import Collection, Sequence
 from multiprocessing import forkserver, popen_forkserver, reduction, spawn, util
 
-from .errors import INTERNAL_ERROR, TIME_LIMIT, TOO_LARGE_TO_DECODE, ProcessingError
+from .errors import TIME_LIMIT, TOO_LARGE_TO_DECODE, ProcessingError
 from .image import DEFAULT_ALLOWED_FORMATS, OriginalInfo, RenderedVariant, VariantSpec, render_variants
 from .limits import MIB, ImageLimits
 
@@ -105,49 +105,51 @@ def render_isolated(
     Returns what it returns and raises the ProcessingError it raises, plus:
     ``time_limit`` when the child used more than ``limits.cpu_seconds`` of CPU
     (or hung), ``too_large_to_decode`` when it ran out of its address space,
-    and ``internal_error`` when it died otherwise (a decoder crash) or raised an
-    exception the pipeline does not know (the child's traceback is in the message,
-    for the log). ``limits.cpu_seconds`` None: no CPU limit, only the memory bound.
+    and :class:`RendererCrashed` when the child died otherwise (a decoder crash)
+    or raised an exception the pipeline does not know (its traceback in the
+    message): the pipeline logs that and reports ``internal_error`` without
+    internals. ``limits.cpu_seconds`` None: no CPU limit, only the memory bound.
     """
     context = _get_context()
     parent, child = context.Pipe(duplex=True)
     process = _Process(target=_child_main, args=(child,), daemon=True, name="realtime-uploads-render")
     wall = None if limits.cpu_seconds is None else 3 * limits.cpu_seconds + 5
-    reply, killed = None, False
+    reply, hung = None, False
     try:
         process.start()
         child.close()
         parent.send((data, tuple(specs), max_pixels, tuple(allowed_formats), limits))
         if parent.poll(wall):
             reply = parent.recv()
+        else:
+            hung = True
     except (EOFError, OSError):  # the child died before or while answering
         reply = None
     finally:
         parent.close()
         if process.pid is not None:
-            process.join(5 if reply is not None else 0)
+            process.join(0 if hung else 5)  # a dead child's exit status arrives just after its EOF
             if process.exitcode is None:
-                process.kill()  # hung past the wall-clock bound, or slow to exit after answering
+                process.kill()  # hung past the wall-clock bound, or slow to exit
                 process.join()
-                killed = reply is None
         exitcode = process.exitcode
         process.close()
     if reply is None:
-        raise _died(-signal.SIGPROF if killed else exitcode, limits)
+        if hung or exitcode in (-signal.SIGPROF, -signal.SIGXCPU):
+            raise ProcessingError(TIME_LIMIT, f"Processing this image took more than the {limits.cpu_seconds:g} "
+                                              "seconds of CPU time one image may use.")
+        raise RendererCrashed(f"The image renderer died without an answer (exit code {exitcode}).")
     kind, payload = reply
     if kind == "ok":
         return payload
     if kind == "error":
         raise ProcessingError(*payload)
-    raise ProcessingError(INTERNAL_ERROR, f"The image renderer raised an unexpected error:\n{payload}")
+    raise RendererCrashed(f"The image renderer raised an unexpected error:\n{payload}")
 
 
-def _died(exitcode: int | None, limits: ImageLimits) -> ProcessingError:
-    """The error for a child that answered nothing: killed for CPU, killed by us, or crashed."""
-    if exitcode in (-signal.SIGPROF, -signal.SIGXCPU):
-        return ProcessingError(TIME_LIMIT, f"Processing this image took more than the {limits.cpu_seconds:g} "
-                                           "seconds of CPU time one image may use.")
-    return ProcessingError(INTERNAL_ERROR, f"The image renderer stopped without an answer (exit code {exitcode}).")
+class RendererCrashed(Exception):
+    """The child died of something other than its limits (a decoder crash), or raised an exception the
+    pipeline does not know; the message holds its exit code or traceback, for the log only."""
 
 
 def _child_main(conn) -> None:
