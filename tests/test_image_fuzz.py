@@ -12,7 +12,12 @@ from __future__ import annotations
 
 import io
 import os
+import subprocess
+import sys
 import warnings
+from pathlib import Path
+
+import pytest
 
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
@@ -126,3 +131,14 @@ def test_header_readers_never_raise(head):
     assert sniff_format(head) is None or isinstance(sniff_format(head), str)
     size = webp_size(head)
     assert size is None or (len(size) == 2 and all(isinstance(n, int) for n in size))
+
+
+def test_the_atheris_entry_point_runs(tmp_path):
+    """fuzz/fuzz_image.py (long runs, coverage-guided) still starts and holds the property for a few runs."""
+    pytest.importorskip("atheris")
+    script = Path(__file__).resolve().parent.parent / "fuzz" / "fuzz_image.py"
+    env = {**os.environ, "PYTHONPATH": str(script.parent.parent)}
+    result = subprocess.run([sys.executable, str(script), "-runs=300", str(tmp_path / "corpus")], cwd=tmp_path,
+                            env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert any((tmp_path / "corpus").iterdir())
