@@ -18,7 +18,6 @@ import warnings
 from pathlib import Path
 
 import pytest
-
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from PIL import Image
