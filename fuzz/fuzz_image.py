@@ -28,6 +28,8 @@ with atheris.instrument_imports():
     from realtime_uploads.processing.image import VariantSpec, render_variants
     from realtime_uploads.processing.limits import ImageLimits
 
+    Image.init()  # the format plugins load lazily: import (and instrument) them here
+
 SPECS = (VariantSpec("thumb", 16, 16, "WEBP"), VariantSpec("box", 40, 24, "JPEG"), VariantSpec("p", 64, 64, "PNG"))
 MAX_PIXELS = 1_000_000
 LIMITS = ImageLimits(max_aspect_ratio=50.0, max_decode_bytes=32 * 1024 * 1024, cpu_seconds=None)
