@@ -20,6 +20,7 @@ from typing import Any
 
 from .callback import CallbackClient
 from .image import VariantSpec
+from .limits import ImageLimits
 from .pipeline import ProcessorConfig
 from .setting_kinds import Invalid, Variants
 from .settings_schema import DEFAULTS as ALL_DEFAULTS
@@ -166,4 +167,5 @@ def build_config(values: Mapping[str, Any], *, secret: str) -> ProcessorConfig:
             backoff=values["CALLBACK_BACKOFF"],
         ),
         bucket=values.get("BUCKET"),
+        limits=ImageLimits.from_settings(values),
     )

@@ -18,10 +18,18 @@ INTERNAL_ERROR = "internal_error"
 #: Extension: set by Django, not the processor: no result arrived within PROCESSING_TIMEOUT, or the
 #: file arrived but was never picked up before the upload expired.
 TIMEOUT = "timeout"
+#: Extension: one side of the image is more than MAX_ASPECT_RATIO times the other (a 1 x 49 000 000
+#: PNG); refused from the header, before decoding.
+ASPECT_RATIO = "aspect_ratio"
+#: Extension: decoding would need more than MAX_DECODE_BYTES of memory (estimated from the header,
+#: or the decoder ran out of the memory the sandbox allows); refused before or instead of decoding.
+TOO_LARGE_TO_DECODE = "too_large_to_decode"
+#: Extension: decoding and rendering the image used more than IMAGE_CPU_SECONDS of CPU time.
+TIME_LIMIT = "time_limit"
 
 ERROR_CODES = frozenset(
     {NOT_AN_IMAGE, TOO_MANY_PIXELS, UNSUPPORTED_FORMAT, CORRUPT_IMAGE, STORAGE_ERROR, TOO_LARGE, INTERNAL_ERROR,
-     TIMEOUT}
+     TIMEOUT, ASPECT_RATIO, TOO_LARGE_TO_DECODE, TIME_LIMIT}
 )
 
 

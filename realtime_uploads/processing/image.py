@@ -6,7 +6,6 @@
 
 import contextlib
 import io
-import re
 import struct
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
@@ -17,10 +16,13 @@ from PIL import ExifTags, Image, ImageCms  # ImageCms imports without LittleCMS
 from .errors import (
     CORRUPT_IMAGE,
     NOT_AN_IMAGE,
+    TOO_LARGE_TO_DECODE,
     TOO_MANY_PIXELS,
     UNSUPPORTED_FORMAT,
     ProcessingError,
 )
+from .limits import ImageLimits, check_aspect_ratio, check_decode_bytes, estimate_decode_bytes
+from .sniff import sniff_format, webp_size
 
 FORMAT_CONTENT_TYPES = {
     "JPEG": "image/jpeg",
@@ -32,13 +34,6 @@ FORMAT_EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif"}
 OUTPUT_FORMATS = frozenset({"JPEG", "PNG", "WEBP"})
 DEFAULT_ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF")
 
-# Recognised only to name them in an ``unsupported_format`` error: header opened, never
-# loaded. Each has a real magic check in Pillow (TGA has none, garbage passes for TGA) and
-# a pure-Python header parser; ``_sniff`` names WEBP, ICO, AVIF, HEIF, SVG instead, as
-# Pillow's ICO _open decodes and its WEBP/AVIF _open hand the file to libwebp/libavif.
-_PROBE_FORMATS = tuple("JPEG PNG GIF BMP TIFF PSD JPEG2000 QOI PPM".split())
-_AVIF_BRANDS = {b"avif", b"avis"}
-_HEIF_BRANDS = set(b"heic heix hevc hevx heim heis hevm hevs mif1 msf1".split())
 _DECODE_ERRORS = (OSError, SyntaxError, ValueError, struct.error, EOFError, IndexError)
 _BOMB = (Image.DecompressionBombError, Image.DecompressionBombWarning)
 # EXIF orientation -> transpose, the table of PIL.ImageOps.exif_transpose.
@@ -111,43 +106,76 @@ def render_variants(
     *,
     max_pixels: int,
     allowed_formats: Collection[str] = DEFAULT_ALLOWED_FORMATS,
+    limits: ImageLimits = ImageLimits(),  # noqa: B008 - frozen, shared safely
 ) -> tuple[OriginalInfo, list[RenderedVariant]]:
     """Decode ``source`` once; return its :class:`OriginalInfo` and ``specs`` rendered, in order.
 
     ``source`` is read from byte 0 (Pillow seeks there); an unseekable stream is read
     into memory. The format comes from the bytes, and only the Pillow plugins named in
-    ``allowed_formats`` parse it. Over ``max_pixels`` (width x height from the header,
-    capped at ``PIL.Image.MAX_IMAGE_PIXELS``, which is never changed) it is refused
-    before decoding. Variants are EXIF-oriented sRGB, never upscaled, aspect kept,
-    with no metadata at all (EXIF, ICC, XMP, comments, text chunks).
+    ``allowed_formats`` parse it; a file none of them accepts is named from its magic
+    bytes (:mod:`.sniff`), never by another decoder. From the header alone, before
+    decoding, it is refused when over ``max_pixels`` (width x height, capped at
+    ``PIL.Image.MAX_IMAGE_PIXELS``, which is never changed), when one side is over
+    ``limits.max_aspect_ratio`` times the other, and when decoding it at the size it
+    will be decoded at (JPEG: libjpeg's 1/2, 1/4, 1/8 draft scaling, still >= 2x the
+    largest variant) is estimated to need over ``limits.max_decode_bytes``
+    (:func:`.limits.estimate_decode_bytes`). ``limits.cpu_seconds`` is not enforced
+    here (a decode is one C call no thread can interrupt): :func:`.sandbox.render_isolated`
+    enforces it. Variants are EXIF-oriented sRGB, never upscaled, aspect kept, with
+    no metadata at all (EXIF, ICC, XMP, comments, text chunks).
 
     Raises ProcessingError with code ``not_an_image``, ``unsupported_format`` (the
-    message names the format found), ``too_many_pixels`` or ``corrupt_image``;
-    ValueError for bad arguments.
+    message names the format found), ``too_many_pixels``, ``aspect_ratio``,
+    ``too_large_to_decode`` (also when the decoder runs out of memory) or
+    ``corrupt_image``; ValueError for bad arguments.
     """
     allowed = _check_arguments(specs, max_pixels, allowed_formats)
+    if not isinstance(limits, ImageLimits):
+        raise ValueError(f"limits must be an ImageLimits, got {limits!r}.")
     if not getattr(source, "seekable", lambda: False)():
         source = io.BytesIO(source.read())
     if Image.MAX_IMAGE_PIXELS is not None:
         max_pixels = min(max_pixels, Image.MAX_IMAGE_PIXELS)
+    if "WEBP" in allowed and (canvas := webp_size(source.read(30))):  # Pillow's open allocates the canvas
+        _check_size(canvas, max_pixels, limits)
+        check_decode_bytes(estimate_decode_bytes(canvas, "RGBA", "WEBP"), canvas, limits.max_decode_bytes)
+    source.seek(0)
     with _open(source, allowed, max_pixels) as im:
         stored = im.size
-        if (pixels := stored[0] * stored[1]) > max_pixels:
-            message = f"The image is {stored[0]}x{stored[1]} = {pixels} pixels; limit {max_pixels}."
-            raise ProcessingError(TOO_MANY_PIXELS, message)
+        _check_size(stored, max_pixels, limits)
         fmt = "JPEG" if im.format == "MPO" else im.format  # MPO: a JPEG with extra frames
+        # PNG's getexif() decodes the image when no eXIf chunk came before the pixels: ask only when known.
+        orientation = _orientation(im) if fmt == "JPEG" or "exif" in im.info else 1
         if fmt == "JPEG" and specs:
-            _draft(im, stored, _orientation(im), specs)
+            _draft(im, stored, orientation, specs)
+        decoded, mode = im.size, im.mode
+        converted = "transparency" in im.info or "icc_profile" in im.info
+        estimate = estimate_decode_bytes(decoded, mode, fmt, transposed=orientation in _TRANSPOSE,
+                                         converted=converted)
+        check_decode_bytes(estimate, stored, limits.max_decode_bytes)
         try:
             im.load()
+        except MemoryError as exc:
+            message = f"The {fmt} decoder ran out of memory on this {stored[0]}x{stored[1]} image."
+            raise ProcessingError(TOO_LARGE_TO_DECODE, message) from exc
         except _DECODE_ERRORS as exc:
             message = f"The {fmt} image data is damaged or truncated ({exc})."
             raise ProcessingError(CORRUPT_IMAGE, message) from exc
-        orientation = _orientation(im)
+        if (late := _orientation(im)) != orientation:  # an eXIf chunk after the pixels: one more frame?
+            estimate = estimate_decode_bytes(decoded, mode, fmt, transposed=late in _TRANSPOSE, converted=converted)
+            check_decode_bytes(estimate, stored, limits.max_decode_bytes)
+            orientation = late
         method = _TRANSPOSE.get(orientation)
         picture = _normalise(im if method is None else im.transpose(method))
         original = OriginalInfo(*_oriented(stored, orientation), fmt)
         return original, _render(picture, (original.width, original.height), specs)
+
+
+def _check_size(size: tuple[int, int], max_pixels: int, limits: ImageLimits) -> None:
+    if (pixels := size[0] * size[1]) > max_pixels:
+        message = f"The image is {size[0]}x{size[1]} = {pixels} pixels; limit {max_pixels}."
+        raise ProcessingError(TOO_MANY_PIXELS, message)
+    check_aspect_ratio(size, limits.max_aspect_ratio)
 
 
 def _render(picture: Image.Image, size: tuple[int, int], specs) -> list[RenderedVariant]:
@@ -197,44 +225,10 @@ def _open(source: BinaryIO, allowed: list[str], max_pixels: int) -> Image.Image:
         detail = f" ({failure})" if failure else ""
         message = f"The file looks like {claimed or 'an image'} but its header is damaged{detail}."
         raise ProcessingError(CORRUPT_IMAGE, message) from failure
-    if detected := _sniff(head) or _probe(source, allowed):
+    if detected := sniff_format(head):
         message = f"{detected} images are not accepted; use one of: {', '.join(allowed)}."
         raise ProcessingError(UNSUPPORTED_FORMAT, message)
     raise ProcessingError(NOT_AN_IMAGE, "The file is not an image in any format recognised here.")
-
-
-def _sniff(head: bytes) -> str | None:
-    """Name WEBP, ICO, AVIF/HEIF (ISO-BMFF ``ftyp`` brands) and SVG without a Pillow plugin."""
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "WEBP"
-    if head[4:8] == b"ftyp":
-        end = min(int.from_bytes(head[:4], "big"), len(head))
-        brands = {head[8:12]} | {head[i : i + 4] for i in range(16, end - 3, 4)}
-        if brands & _AVIF_BRANDS:
-            return "AVIF"
-        if brands & _HEIF_BRANDS:
-            return "HEIF"
-    if head[:4] == b"\0\0\1\0" and head[4:6] != b"\0\0":  # reserved 0, type 1, count > 0
-        return "ICO"
-    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
-    if text.startswith((b"<?xml", b"<svg", b"<!--")) and re.search(rb"<svg[\s>]", text):
-        return "SVG"
-    return None
-
-
-def _probe(source: BinaryIO, allowed: list[str]) -> str | None:
-    """Name a recognisable format that is not allowed: header only, never loaded."""
-    for fmt in _PROBE_FORMATS:
-        if fmt in allowed or fmt not in Image.OPEN:
-            continue
-        try:
-            with Image.open(source, formats=[fmt]):
-                return fmt
-        except _BOMB:
-            return fmt
-        except Exception:  # noqa: S112 - whatever a header parser raises means "not this format"
-            continue
-    return None
 
 
 def _orientation(im: Image.Image) -> int:

@@ -5,7 +5,10 @@ event loop and off the request that stored the object, exactly as a Lambda
 invocation would run beside the web process. No Django import: the local
 backend hands it an :class:`~.pipeline.ObjectStore` and a config.
 
-It is bounded and at-least-once. At most ``threads`` objects are processed
+It is bounded and at-least-once. Every image is rendered in a child process
+(:mod:`.sandbox`) that the kernel stops at ``IMAGE_CPU_SECONDS`` of CPU and
+a memory bound derived from ``MAX_DECODE_BYTES``, as the server's own threads
+cannot interrupt a decoder. At most ``threads`` objects are processed
 and ``max_queued`` more wait; a key already queued or running is not queued
 twice; past the bound :meth:`LocalDispatcher.submit` declines, and the
 backend's sweep (:mod:`realtime_uploads.recovery`) offers the object again
@@ -24,6 +27,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 
 from .callback import CallbackError
 from .pipeline import ObjectStore, Outcome, ProcessorConfig, StorageError, process_object
+from .sandbox import isolation_available
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +39,9 @@ class LocalDispatcher:
         self.store = store
         self.stopping = threading.Event()
         callback = dataclasses.replace(config.callback, cancel=self.stopping)
-        self.config = dataclasses.replace(config, callback=callback)
+        # This runs inside the web server: each image is rendered in a child process bounded in CPU
+        # time and memory (processing/sandbox.py), never in the server's own threads and heap.
+        self.config = dataclasses.replace(config, callback=callback, isolate=isolation_available())
         self.threads = threads
         self.max_queued = max_queued
         self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="realtime-uploads")

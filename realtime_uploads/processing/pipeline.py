@@ -16,6 +16,7 @@ from .callback import CallbackClient, CallbackError, CallbackRejected
 from .errors import INTERNAL_ERROR, STORAGE_ERROR, TOO_LARGE, ProcessingError
 from .image import FORMAT_CONTENT_TYPES, VariantSpec, render_variants
 from .keys import upload_id_from_key, variant_key
+from .limits import ImageLimits
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +81,12 @@ class ProcessorConfig:
     callback: CallbackClient
     #: Only objects of this bucket are processed (S3 entry points); None accepts any.
     bucket: str | None = None
+    #: Aspect ratio, decode memory (bytes) and CPU seconds one image may use (MAX_ASPECT_RATIO, ...).
+    limits: ImageLimits = ImageLimits()  # noqa: RUF009 - frozen, shared safely
+    #: Render in a child process that enforces ``limits.cpu_seconds`` and a memory bound (:mod:`.sandbox`).
+    #: The local dispatcher sets it (it runs inside the web server); Lambda and the worker are processes
+    #: of their own, bounded by their timeout and memory size.
+    isolate: bool = False
 
     @staticmethod
     def formats_for(content_types: Collection[str]) -> frozenset[str]:
@@ -173,14 +180,21 @@ def _report(uid: str, key: str, store: ObjectStore, config: ProcessorConfig, pay
     return Outcome("completed", uid)
 
 
+def _render(source: BinaryIO, config: ProcessorConfig):
+    """render_variants in this process, or with ``config.isolate`` in a bounded child process."""
+    options = {"max_pixels": config.max_pixels, "allowed_formats": config.allowed_formats, "limits": config.limits}
+    if config.isolate:
+        from .sandbox import render_isolated
+
+        return render_isolated(source.read(), config.variants, **options)
+    return render_variants(source, config.variants, **options)
+
+
 def _render_and_store(uid: str, key: str, info: ObjectInfo, store: ObjectStore,
                       config: ProcessorConfig) -> dict[str, Any]:
     try:
         with store.open(key, etag=info.etag) as source:
-            original, rendered = render_variants(
-                source, config.variants, max_pixels=config.max_pixels,
-                allowed_formats=config.allowed_formats,
-            )
+            original, rendered = _render(source, config)
         variants = []
         for variant in rendered:
             vkey = variant_key(config.variant_prefix, uid, variant.name, variant.extension)

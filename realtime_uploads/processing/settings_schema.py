@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .limits import DEFAULT_IMAGE_CPU_SECONDS, DEFAULT_MAX_ASPECT_RATIO, DEFAULT_MAX_DECODE_BYTES
 from .setting_kinds import (
     GIB,
     KIB,
@@ -84,11 +85,12 @@ SETTINGS: dict[str, Setting] = {
     "ALLOWED_CONTENT_TYPES": _S(ContentTypes(), ["image/jpeg", "image/png", "image/webp", "image/gif"],
                                 "accepted content types", **_P),
     "MAX_PIXELS": _S(Whole(1, unit="pixels"), 50_000_000, "largest original, width x height", **_P),
-    "MAX_ASPECT_RATIO": _S(Number(1.0), 50.0, "longest side / shortest side beyond which an image is refused",
-                           **_P),
-    "MAX_DECODE_BYTES": _S(Whole(MIB, unit="bytes"), 256 * MIB, "peak memory of decoding one image, bytes",
-                           **_P),
-    "IMAGE_CPU_SECONDS": _S(Number(0.0, "seconds"), 10.0, "CPU time one image may take, seconds", **_P),
+    "MAX_ASPECT_RATIO": _S(Number(1.0), DEFAULT_MAX_ASPECT_RATIO,
+                           "longest side / shortest side beyond which an image is refused", **_P),
+    "MAX_DECODE_BYTES": _S(Whole(MIB, unit="bytes"), DEFAULT_MAX_DECODE_BYTES,
+                           "peak memory of decoding one image, bytes", **_P),
+    "IMAGE_CPU_SECONDS": _S(Number(0.0, "seconds"), DEFAULT_IMAGE_CPU_SECONDS,
+                            "CPU time one image may take, seconds", **_P),
     "CALLBACK_URL": _S(Url(template=True), "http://127.0.0.1:8000/api/uploads/{id}/callback/",
                        "where the processor reports", **_P),
     "CALLBACK_ATTEMPTS": _S(Whole(1, 100), 5, "callback attempts on network errors and 5xx", **_P),

@@ -1,0 +1,78 @@
+"""Coverage-guided fuzzing of the image pipeline with atheris (libFuzzer), for long runs.
+
+The suite runs the same property briefly with hypothesis (tests/test_image_fuzz.py);
+this explores for as long as you let it::
+
+    pip install -e '.[fuzz]'
+    python fuzz/fuzz_image.py -max_total_time=600 fuzz/corpus
+
+The corpus folder is seeded with small generated images of every allowed format
+when empty. The property: ``render_variants`` returns variants within their boxes
+or raises ProcessingError with a known code; any other exception is a finding
+(libFuzzer writes the input to ``crash-<sha1>``).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+import warnings
+
+import atheris
+
+with atheris.instrument_imports():
+    from PIL import Image
+
+    from realtime_uploads.processing.errors import ERROR_CODES, ProcessingError
+    from realtime_uploads.processing.image import VariantSpec, render_variants
+    from realtime_uploads.processing.limits import ImageLimits
+
+    Image.init()  # the format plugins load lazily: import (and instrument) them here
+
+SPECS = (VariantSpec("thumb", 16, 16, "WEBP"), VariantSpec("box", 40, 24, "JPEG"), VariantSpec("p", 64, 64, "PNG"))
+MAX_PIXELS = 1_000_000
+LIMITS = ImageLimits(max_aspect_ratio=50.0, max_decode_bytes=32 * 1024 * 1024, cpu_seconds=None)
+
+
+def test_one_input(data: bytes) -> None:
+    """One input: variants within bounds, or a ProcessingError with a known code."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            original, rendered = render_variants(io.BytesIO(data), SPECS, max_pixels=MAX_PIXELS, limits=LIMITS)
+        except ProcessingError as exc:
+            if exc.code not in ERROR_CODES:
+                raise
+            return
+    assert original.width * original.height <= MAX_PIXELS
+    for variant, spec in zip(rendered, SPECS, strict=True):
+        assert 1 <= variant.width <= spec.width and 1 <= variant.height <= spec.height, variant
+        with Image.open(io.BytesIO(variant.data)) as im:
+            assert im.format == spec.format and im.size == (variant.width, variant.height)
+
+
+def seed(folder: str) -> None:
+    """Write a few small images of every allowed format and common mode into an empty ``folder``."""
+    os.makedirs(folder, exist_ok=True)
+    if os.listdir(folder):
+        return
+    for fmt in ("JPEG", "PNG", "GIF", "WEBP"):
+        for mode in ("L", "RGB", "RGBA", "P"):
+            im = Image.linear_gradient("L").resize((24, 16)).convert(mode)
+            try:
+                im.save(os.path.join(folder, f"{fmt.lower()}-{mode}.bin"), fmt)
+            except OSError:
+                continue
+
+
+def main() -> None:
+    folders = [arg for arg in sys.argv[1:] if not arg.startswith("-")]
+    for folder in folders:
+        seed(folder)
+    atheris.Setup(sys.argv, test_one_input)
+    atheris.Fuzz()
+
+
+if __name__ == "__main__":
+    main()

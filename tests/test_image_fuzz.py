@@ -1,0 +1,143 @@
+"""Property tests of the image pipeline on generated, truncated and bit-flipped images (hypothesis).
+
+Whatever the bytes, ``render_variants`` returns variants within their boxes and
+limits, or raises ProcessingError with a known code: never another exception.
+Short by default (the suite stays fast); ``HYPOTHESIS_PROFILE=long`` runs
+thousands of examples::
+
+    HYPOTHESIS_PROFILE=long .venv/bin/python -m pytest tests/test_image_fuzz.py
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+from PIL import Image
+
+from realtime_uploads.processing.errors import ERROR_CODES, ProcessingError
+from realtime_uploads.processing.image import VariantSpec, render_variants
+from realtime_uploads.processing.limits import ImageLimits
+from realtime_uploads.processing.sandbox import render_isolated
+from realtime_uploads.processing.sniff import sniff_format, webp_size
+
+LONG = os.environ.get("HYPOTHESIS_PROFILE") == "long"
+FUZZ = settings(
+    max_examples=3000 if LONG else 120,
+    deadline=None,  # Pillow's first call of each codec is slow; time is not the property here
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+MODES = ["1", "L", "LA", "P", "PA", "RGB", "RGBA", "CMYK", "I;16", "I", "F", "YCbCr"]
+FORMATS = ["JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF", "ICO", "PPM"]
+SPECS = (VariantSpec("thumb", 16, 16, "WEBP"), VariantSpec("box", 40, 24, "JPEG"), VariantSpec("p", 64, 64, "PNG"))
+MAX_PIXELS = 64 * 64 * 4
+ALL = ("JPEG", "PNG", "GIF", "WEBP")
+
+
+@st.composite
+def images(draw) -> bytes:
+    """An encoded image of a random size, mode and format, then maybe truncated, bit-flipped or spliced."""
+    mode, fmt = draw(st.sampled_from(MODES)), draw(st.sampled_from(FORMATS))
+    size = (draw(st.integers(1, 96)), draw(st.integers(1, 96)))
+    seed = draw(st.binary(min_size=1, max_size=64))
+    pixels = (seed * (1 + 4 * size[0] * size[1] * 4 // len(seed)))
+    im = Image.frombytes(mode, size, pixels[: len(Image.new(mode, size).tobytes())])
+    params = draw(st.sampled_from([{}, {"quality": 20}, {"lossless": True}, {"optimize": True}]))
+    data = b""
+    for candidate in (im, im.convert("RGBA" if "A" in mode else "RGB")):  # the mode, else one the format holds
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                out = io.BytesIO()
+                candidate.save(out, fmt, **(params if fmt in ("JPEG", "WEBP") else {}))
+            data = out.getvalue()
+            break
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    damage = draw(st.sampled_from(["none", "none", "truncate", "flip", "splice"]))
+    if damage == "truncate" and data:
+        data = data[: draw(st.integers(0, len(data) - 1))]
+    elif damage == "flip" and data:
+        flipped = bytearray(data)
+        for _ in range(draw(st.integers(1, 8))):
+            at = draw(st.integers(0, len(flipped) - 1))
+            flipped[at] ^= 1 << draw(st.integers(0, 7))
+        data = bytes(flipped)
+    elif damage == "splice":
+        at = draw(st.integers(0, len(data)))
+        data = data[:at] + draw(st.binary(max_size=64)) + data[at:]
+    return data
+
+
+limits = st.builds(
+    ImageLimits,
+    max_aspect_ratio=st.floats(1.0, 100.0),
+    max_decode_bytes=st.integers(1024, 4 * 1024 * 1024),
+    cpu_seconds=st.just(10.0),
+)
+
+
+def check(original, rendered, max_pixels: int) -> None:
+    assert original.width * original.height <= max_pixels
+    assert [v.name for v in rendered] == [s.name for s in SPECS]
+    for variant, spec in zip(rendered, SPECS, strict=True):
+        assert 1 <= variant.width <= spec.width and 1 <= variant.height <= spec.height
+        assert variant.width <= original.width and variant.height <= original.height
+        with Image.open(io.BytesIO(variant.data)) as im:
+            assert (im.format, im.size) == (spec.format, (variant.width, variant.height))
+            im.load()
+
+
+@FUZZ
+@given(data=images(), limits=limits, allowed=st.one_of(st.just(ALL), st.sets(st.sampled_from(ALL), min_size=1)))
+def test_any_bytes_give_variants_within_bounds_or_a_known_error_code(data, limits, allowed):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Pillow warns about some damage (EXIF, truncation) it then reports
+        try:
+            original, rendered = render_variants(io.BytesIO(data), SPECS, max_pixels=MAX_PIXELS,
+                                                 allowed_formats=allowed, limits=limits)
+        except ProcessingError as exc:
+            assert exc.code in ERROR_CODES and exc.message
+            event(exc.code)
+            return
+    event("rendered")
+    assert original.format in allowed
+    check(original, rendered, MAX_PIXELS)
+
+
+@settings(FUZZ, max_examples=300 if LONG else 8)
+@given(data=images())
+def test_the_sandbox_gives_the_same_contract(data):
+    try:
+        original, rendered = render_isolated(data, SPECS, max_pixels=MAX_PIXELS)
+    except ProcessingError as exc:
+        assert exc.code in ERROR_CODES and exc.code != "internal_error", exc.message
+        return
+    check(original, rendered, MAX_PIXELS)
+
+
+@FUZZ
+@given(head=st.binary(max_size=64))
+def test_header_readers_never_raise(head):
+    assert sniff_format(head) is None or isinstance(sniff_format(head), str)
+    size = webp_size(head)
+    assert size is None or (len(size) == 2 and all(isinstance(n, int) for n in size))
+
+
+def test_the_atheris_entry_point_runs(tmp_path):
+    """fuzz/fuzz_image.py (long runs, coverage-guided) still starts and holds the property for a few runs."""
+    pytest.importorskip("atheris")
+    script = Path(__file__).resolve().parent.parent / "fuzz" / "fuzz_image.py"
+    env = {**os.environ, "PYTHONPATH": str(script.parent.parent)}
+    result = subprocess.run([sys.executable, str(script), "-runs=300", str(tmp_path / "corpus")], cwd=tmp_path,
+                            env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert any((tmp_path / "corpus").iterdir())
