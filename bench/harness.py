@@ -32,7 +32,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.servers import CALLBACK_SECRET, Daphne, Unavailable, postgres_database  # noqa: E402
+from tests.servers import CALLBACK_SECRET, SECRET_KEY, Daphne, Unavailable, postgres_database  # noqa: E402
 
 REDIS_URL = os.environ.get("REALTIME_UPLOADS_BENCH_REDIS", "redis://127.0.0.1:6379/8")
 #: Server settings for every benchmark: no throttle, and the local sweep kept out of the measurements.
@@ -127,7 +127,7 @@ def check_redis() -> None:
 def setup_django(database_url: str, env: dict[str, str]) -> None:
     """Django in this process, on the servers' database and secret key (to create uploads and tokens)."""
     os.environ.update({**env, "DATABASE_URL": database_url, "DJANGO_SETTINGS_MODULE": "config.settings",
-                       "REALTIME_UPLOADS_CALLBACK_SECRET": CALLBACK_SECRET})
+                       "REALTIME_UPLOADS_CALLBACK_SECRET": CALLBACK_SECRET, "DJANGO_SECRET_KEY": SECRET_KEY})
     import django
 
     django.setup()

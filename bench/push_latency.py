@@ -20,6 +20,8 @@ import json
 import random
 import time
 
+import aiohttp
+
 from .harness import (
     Clock,
     Target,
@@ -61,9 +63,14 @@ async def push(http, base: str, targets: list[Target], rate: float, settle: floa
     gate, everything = asyncio.Semaphore(200), asyncio.Event()
 
     async def hold(target: Target, opened: asyncio.Future) -> None:
-        async with gate:
-            ws = await http.ws_connect(target.socket_url(base), origin=base, autoping=True)
-            assert json.loads((await ws.receive(timeout=30)).data)["seq"] == 1
+        try:
+            async with gate:
+                ws = await http.ws_connect(target.socket_url(base), origin=base, autoping=True)
+                first = await ws.receive(timeout=30)
+                assert first.type == aiohttp.WSMsgType.TEXT and json.loads(first.data)["seq"] == 1, first
+        except BaseException as exc:  # a refused socket fails the run instead of leaving it waiting forever
+            opened.set_exception(exc)
+            raise
         opened.set_result(None)
         try:
             async for message in ws:

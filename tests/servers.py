@@ -19,6 +19,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 CALLBACK_SECRET = "e2e-callback-secret-0123456789abcdef0123"
+# One SECRET_KEY for every server of a test (and a benchmark's own process): subscribe tokens minted by one
+# are checked by another. Without it each state directory would generate its own.
+SECRET_KEY = "e2e-django-secret-key-not-for-production-0123456789abcdefghijklmnop"
 ADMIN_URL = os.environ.get("REALTIME_UPLOADS_TEST_POSTGRES", "postgres://postgres@127.0.0.1:5432/postgres")
 
 
@@ -86,6 +89,7 @@ class Daphne:
             "PORT": str(self.port),
             "REALTIME_UPLOADS_STATE_DIR": str(state_dir),
             "REALTIME_UPLOADS_CALLBACK_SECRET": CALLBACK_SECRET,
+            "DJANGO_SECRET_KEY": SECRET_KEY,
             "DJANGO_DEBUG": "1",
             # Load and fault tests hold thousands of sockets from 127.0.0.1; test_socket_limits sets its own caps.
             "REALTIME_UPLOADS_MAX_SOCKETS_PER_CLIENT": "1000000",
