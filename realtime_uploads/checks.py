@@ -61,7 +61,8 @@ def _callback_host_allowed() -> bool:
 
 @register(Tags.security, deploy=True)
 def check_deploy(app_configs, **kwargs):
-    """W002 in-memory layer, W003-W005 layer and database settings (the secrets are deploy_checks' E1xx)."""
+    """W002 in-memory layer, W003-W005 layer and database settings, W006 a per-process throttle cache
+    (the secrets are deploy_checks' E1xx)."""
     warnings = []
     try:
         uploads_settings.CALLBACK_SECRETS  # noqa: B018 - E001 reports invalid settings
@@ -101,5 +102,13 @@ def check_deploy(app_configs, **kwargs):
             "(about 10 ms each), and load exhausts max_connections.",
             hint='Set DATABASES["default"]["OPTIONS"]["pool"] (Django 5.1+, psycopg[pool]) or CONN_MAX_AGE.',
             id="realtime_uploads.W005",
+        ))
+    cache = getattr(settings, "CACHES", {}).get(uploads_settings.THROTTLE_CACHE, {})
+    if any(cache.get("BACKEND", "").endswith(name) for name in ("LocMemCache", "DummyCache")):
+        warnings.append(Warning(
+            f"THROTTLE_CACHE {uploads_settings.THROTTLE_CACHE!r} is {cache['BACKEND'].rsplit('.', 1)[-1]}: each "
+            "process counts presigns and pending uploads on its own, so N processes allow N times the limits.",
+            hint="Point it at a cache every web process shares (django.core.cache.backends.redis.RedisCache).",
+            id="realtime_uploads.W006",
         ))
     return warnings

@@ -28,6 +28,7 @@ PUBLISHED_SECRETS = frozenset({
     "compose-callback-secret-change-me-0123456789",
     "test-callback-secret-0123456789abcdef",
     "e2e-callback-secret-0123456789abcdef0123",
+    "e2e-django-secret-key-not-for-production-0123456789abcdefghijklmnop",
 })
 #: Shortest callback secret, bytes: HMAC-SHA256 gains nothing from more than 32 (RFC 2104 section 3).
 MIN_CALLBACK_SECRET_BYTES = 32

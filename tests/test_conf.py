@@ -10,6 +10,9 @@ from realtime_uploads.layer_settings import channel_layer_settings
 
 def use(settings, **values):
     settings.REALTIME_UPLOADS = values
+    # A shared throttle cache (W006 is tested on its own); the checks read the configuration only.
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                                   "LOCATION": "redis://127.0.0.1:6379/0"}}
 
 
 def test_defaults_apply_when_the_project_sets_nothing(settings):
@@ -115,6 +118,16 @@ def test_deploy_check_flags_postgresql_connecting_afresh_per_request(settings, m
     monkeypatch.setitem(settings.DATABASES, "default", database)  # read by the check only; no query runs
     assert [w.id for w in check_deploy(None)] == ["realtime_uploads.W005"]
     database["OPTIONS"] = {"pool": {"max_size": 8}}
+    assert check_deploy(None) == []
+
+
+def test_deploy_check_flags_a_per_process_throttle_cache(settings):
+    use(settings, CALLBACK_SECRETS=["k" * 48])
+    settings.CHANNEL_LAYERS = {"default": channel_layer_settings("redis://127.0.0.1:6379/0")}
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    assert [w.id for w in check_deploy(None)] == ["realtime_uploads.W006"]
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                                   "LOCATION": "redis://127.0.0.1:6379/0"}}  # read by the check only
     assert check_deploy(None) == []
 
 
