@@ -265,9 +265,9 @@ def test_the_limits_are_settings_of_django_and_of_the_processor_environment(sett
     settings.REALTIME_UPLOADS = {**settings.REALTIME_UPLOADS, "MAX_ASPECT_RATIO": 3.0,
                                  "MAX_DECODE_BYTES": 1_234_567, "IMAGE_CPU_SECONDS": 2.5}
     assert processor_config().limits == ImageLimits(3.0, 1_234_567, 2.5)
-    env = {"REALTIME_UPLOADS_CALLBACK_SECRET": "s", "REALTIME_UPLOADS_MAX_DECODE_BYTES": "1000",
+    env = {"REALTIME_UPLOADS_CALLBACK_SECRET": "s", "REALTIME_UPLOADS_MAX_DECODE_BYTES": "2000000",
            "REALTIME_UPLOADS_IMAGE_CPU_SECONDS": "0.5", "REALTIME_UPLOADS_MAX_ASPECT_RATIO": "4"}
-    assert config_from_env(env).limits == ImageLimits(4.0, 1000, 0.5)
+    assert config_from_env(env).limits == ImageLimits(4.0, 2_000_000, 0.5)
     assert config_from_env({"REALTIME_UPLOADS_CALLBACK_SECRET": "s"}).limits == ImageLimits()
 
 
