@@ -16,6 +16,7 @@ import pytest
 from realtime_uploads.models import Upload
 from realtime_uploads.processing.config import config_from_env
 from realtime_uploads.processing.s3 import s3_client
+from realtime_uploads.processing.sandbox import isolation_available
 from realtime_uploads.processing.worker import SQSWorker
 
 from .conftest import drain, jpeg_bytes, post_to_s3
@@ -131,3 +132,35 @@ def test_sigterm_stops_an_idle_worker_promptly_and_cleanly(processor_env):
     assert proc.wait(timeout=10) == 0
     assert time.monotonic() - started < 5  # did not sit out the long-poll
     assert "Worker stopped." in proc.stderr.read()
+
+
+def cpu_expensive_png() -> bytes:
+    """A 57 KB PNG of 4000 x 4000 that takes about 0.4 s of CPU to decode and resample."""
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.linear_gradient("L").resize((4000, 4000)).convert("RGB").save(out, "PNG")
+    return out.getvalue()
+
+
+@pytest.mark.skipif(not isolation_available(), reason="needs the forkserver start method")
+def test_an_image_over_its_cpu_time_ends_time_limit_and_the_worker_goes_on(processor_env, make_upload,
+                                                                            monkeypatch):
+    monkeypatch.setenv("REALTIME_UPLOADS_IMAGE_CPU_SECONDS", "0.1")
+    expensive, cheap = cpu_expensive_png(), jpeg_bytes(640, 480)
+    slow, quick = make_upload(size=len(expensive), content_type="image/png", filename="big.png"), \
+        make_upload(size=len(cheap))
+    post_to_s3(slow, expensive)
+    post_to_s3(quick, cheap)
+    w = worker(processor_env, concurrency=1)  # one at a time: the cheap image waits behind the expensive one
+    assert w.config.isolate
+    started = time.monotonic()
+    run_until_idle(w, processor_env["queue_url"])
+    assert time.monotonic() - started < 15
+    slow, quick = Upload.objects.get(pk=slow.id), Upload.objects.get(pk=quick.id)
+    assert (slow.status, slow.error_code) == ("failed", "time_limit")
+    assert "0.1 seconds" in slow.error_message
+    assert (quick.status, quick.variants.count()) == ("completed", 2)
+    assert drain(processor_env["queue_url"]) == []

@@ -90,8 +90,9 @@ class ProcessorConfig:
     #: Aspect ratio, decode memory (bytes) and CPU seconds one image may use (MAX_ASPECT_RATIO, ...).
     limits: ImageLimits = ImageLimits()  # noqa: RUF009 - frozen, shared safely
     #: Render in a child process that enforces ``limits.cpu_seconds`` and a memory bound (:mod:`.sandbox`).
-    #: The local dispatcher sets it (it runs inside the web server); Lambda and the worker are processes
-    #: of their own, bounded by their timeout and memory size.
+    #: The local dispatcher (inside the web server) and the SQS worker (long-running) set it where
+    #: :func:`.sandbox.isolation_available`; the Lambda handler does not: Lambda's timeout and memory
+    #: size bound each invocation.
     isolate: bool = False
 
     @staticmethod
