@@ -164,3 +164,35 @@ def test_an_image_over_its_cpu_time_ends_time_limit_and_the_worker_goes_on(proce
     assert "0.1 seconds" in slow.error_message
     assert (quick.status, quick.variants.count()) == ("completed", 2)
     assert drain(processor_env["queue_url"]) == []
+
+
+@pytest.mark.skipif(not isolation_available(), reason="needs the forkserver start method")
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_to_the_process_group_finishes_the_image_being_rendered(processor_env, make_upload, signum):
+    """A terminal's Ctrl-C (SIGINT) or systemd's stop (SIGTERM) reaches the render child too, not only the
+    worker: the child must let the worker finish the image, never die into ``internal_error``."""
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.linear_gradient("L").resize((6000, 6000)).convert("RGB").save(out, "PNG")  # ~1 s of CPU
+    data = out.getvalue()
+    upload = make_upload(size=len(data), content_type="image/png", filename="big.png")
+    post_to_s3(upload, data)
+    env = {**os.environ, "REALTIME_UPLOADS_QUEUE_URL": processor_env["queue_url"]}
+    proc = subprocess.Popen([sys.executable, "-m", "realtime_uploads.processing.worker", "--wait-time", "1"],
+                            cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 20
+        while Upload.objects.get(pk=upload.id).status == "pending" and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert Upload.objects.get(pk=upload.id).status == "processing"  # reported, now rendering
+        time.sleep(0.2)  # well inside the render, past the child's first instructions
+        os.killpg(proc.pid, signum)  # the whole group, as a terminal or a control group does
+        assert proc.wait(timeout=20) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    fresh = Upload.objects.get(pk=upload.id)
+    assert (fresh.status, fresh.error_code) == ("completed", ""), proc.stderr.read()

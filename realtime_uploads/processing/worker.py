@@ -39,7 +39,7 @@ from .config import config_from_env, s3_client_from_env
 from .pipeline import ProcessorConfig
 from .s3 import process_s3_event
 from .s3_events import EventError, s3_event_from_message
-from .sandbox import isolation_available
+from .sandbox import isolation_available, start_forkserver
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +75,8 @@ class SQSWorker:
 
     def run(self) -> None:
         """Receive and process until :attr:`stop` is set; then finish what is under way."""
+        if self.config.isolate:
+            start_forkserver()  # before any work: a Ctrl-C must not find it half-started under an image
         in_flight: set[Future] = set()
         with ThreadPoolExecutor(self.concurrency, thread_name_prefix="realtime-uploads-worker") as pool:
             while not self.stop.is_set():
