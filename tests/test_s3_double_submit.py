@@ -2,7 +2,10 @@
 
 The policy cannot refuse the second POST (the local backend does: the first
 object wins), so processing must be idempotent over repeated events: the
-upload completes once, and a late event changes nothing.
+upload completes once, and a late event changes nothing. Each event reads
+the object before it reports ``processing`` with the ETag of what it read:
+the first version Django pins is rendered, every other event gets 409 and
+skips (issue 7, finding 7).
 """
 
 from __future__ import annotations
@@ -123,3 +126,28 @@ def test_whichever_event_pins_first_wins_and_the_other_skips(processor_env, make
 
     stored = boto3.client("s3").head_object(Bucket=processor_env["bucket"], Key=upload.key)
     assert fresh.object_etag == stored["ETag"]
+
+
+def test_ten_posts_racing_the_worker_complete_the_upload_once_never_failed(processor_env, make_upload):
+    """Not deterministic (the two tests above are): ten POSTs of ten versions while the worker processes
+    their events four at a time. Whatever the interleaving, one version is pinned and completed."""
+    import threading
+
+    from .test_worker import run_until_idle, worker
+
+    versions = [jpeg_bytes(300, 200, color=(25 * i, 40, 200 - 20 * i)) for i in range(10)]
+    size = max(map(len, versions)) + 16
+    upload = make_upload(size=size)
+    w = worker(processor_env, concurrency=4, isolate=False)
+    thread = threading.Thread(target=w.run)
+    thread.start()
+    try:
+        for data in versions:
+            post_to_s3(upload, data.ljust(size, b"\0"))
+    finally:
+        w.stop.set()
+        thread.join(timeout=20)
+    run_until_idle(worker(processor_env, concurrency=4, isolate=False), processor_env["queue_url"])
+    fresh = Upload.objects.get(pk=upload.id)
+    assert (fresh.status, fresh.error_code, fresh.seq) == ("completed", "", 3)
+    assert fresh.variants.count() == 2
