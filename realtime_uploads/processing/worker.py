@@ -166,7 +166,8 @@ def main(argv: list[str] | None = None) -> int:
                        visibility_timeout=args.visibility_timeout)
     signal.signal(signal.SIGTERM, worker.interrupt)
     signal.signal(signal.SIGINT, worker.interrupt)
-    logger.info("Worker polling %s with %d at once.", args.queue_url, args.concurrency)
+    logger.info("Worker polling %s with %d at once, rendering %s.", args.queue_url, args.concurrency,
+                "in bounded child processes" if worker.config.isolate else "in-process (no forkserver here)")
     worker.run()
     return 0
 
