@@ -42,7 +42,7 @@ class StorageError(Exception):
 
 @dataclass(frozen=True)
 class ObjectInfo:
-    """What a HEAD tells: ``size`` in bytes and an ``etag`` naming this version of the object."""
+    """What a HEAD (or a GET's answer) tells: ``size`` in bytes and an ``etag`` naming this version of the object."""
 
     size: int
     etag: str
@@ -153,8 +153,9 @@ def read_object(store: ObjectStore, key: str, *, max_size: int) -> tuple[ObjectI
     """The object at ``key`` and the version (size in bytes, ETag) of exactly the bytes returned.
 
     Uses the store's ``read`` when it has one (S3: one GET, no ``If-Match``,
-    the ETag of its answer); otherwise HEAD, then open with ``If-Match`` that
-    ETag. Raises ProcessingError ``too_large`` for an object over
+    the ETag of its answer); otherwise ``head``, then ``open`` refusing any
+    other version than that ETag (the local store, which keeps the first
+    object of an upload and so has no second version to race). Raises ProcessingError ``too_large`` for an object over
     ``max_size`` bytes, having read at most ``max_size + 1`` of them, and
     StorageError when the store fails. The caller closes the stream.
     """
