@@ -95,3 +95,10 @@ def test_objects_of_another_bucket_are_skipped(processor_env, make_upload):
                           "s3": {"bucket": {"name": "someone-elses"}, "object": {"key": upload.key}}}]}
     handler(event, None)
     assert Upload.objects.get(pk=upload.id).seq == 1
+
+
+def test_lambda_renders_in_process_bounded_by_its_own_timeout(processor_env):
+    """Unlike the worker, no forkserver child per image in Lambda (see the module docstring and README)."""
+    from realtime_uploads.processing.lambda_handler import _config
+
+    assert _config().isolate is False

@@ -16,6 +16,7 @@ import pytest
 from realtime_uploads.models import Upload
 from realtime_uploads.processing.config import config_from_env
 from realtime_uploads.processing.s3 import s3_client
+from realtime_uploads.processing.sandbox import isolation_available
 from realtime_uploads.processing.worker import SQSWorker
 
 from .conftest import drain, jpeg_bytes, post_to_s3
@@ -131,3 +132,67 @@ def test_sigterm_stops_an_idle_worker_promptly_and_cleanly(processor_env):
     assert proc.wait(timeout=10) == 0
     assert time.monotonic() - started < 5  # did not sit out the long-poll
     assert "Worker stopped." in proc.stderr.read()
+
+
+def cpu_expensive_png() -> bytes:
+    """A 57 KB PNG of 4000 x 4000 that takes about 0.4 s of CPU to decode and resample."""
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.linear_gradient("L").resize((4000, 4000)).convert("RGB").save(out, "PNG")
+    return out.getvalue()
+
+
+@pytest.mark.skipif(not isolation_available(), reason="needs the forkserver start method")
+def test_an_image_over_its_cpu_time_ends_time_limit_and_the_worker_goes_on(processor_env, make_upload,
+                                                                            monkeypatch):
+    monkeypatch.setenv("REALTIME_UPLOADS_IMAGE_CPU_SECONDS", "0.1")
+    expensive, cheap = cpu_expensive_png(), jpeg_bytes(640, 480)
+    slow, quick = make_upload(size=len(expensive), content_type="image/png", filename="big.png"), \
+        make_upload(size=len(cheap))
+    post_to_s3(slow, expensive)
+    post_to_s3(quick, cheap)
+    w = worker(processor_env, concurrency=1)  # one at a time: the cheap image waits behind the expensive one
+    assert w.config.isolate
+    started = time.monotonic()
+    run_until_idle(w, processor_env["queue_url"])
+    assert time.monotonic() - started < 15
+    slow, quick = Upload.objects.get(pk=slow.id), Upload.objects.get(pk=quick.id)
+    assert (slow.status, slow.error_code) == ("failed", "time_limit")
+    assert "0.1 seconds" in slow.error_message
+    assert (quick.status, quick.variants.count()) == ("completed", 2)
+    assert drain(processor_env["queue_url"]) == []
+
+
+@pytest.mark.skipif(not isolation_available(), reason="needs the forkserver start method")
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_to_the_process_group_finishes_the_image_being_rendered(processor_env, make_upload, signum):
+    """A terminal's Ctrl-C (SIGINT) or systemd's stop (SIGTERM) reaches the render child too, not only the
+    worker: the child must let the worker finish the image, never die into ``internal_error``."""
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.linear_gradient("L").resize((6000, 6000)).convert("RGB").save(out, "PNG")  # ~1 s of CPU
+    data = out.getvalue()
+    upload = make_upload(size=len(data), content_type="image/png", filename="big.png")
+    post_to_s3(upload, data)
+    env = {**os.environ, "REALTIME_UPLOADS_QUEUE_URL": processor_env["queue_url"]}
+    proc = subprocess.Popen([sys.executable, "-m", "realtime_uploads.processing.worker", "--wait-time", "1"],
+                            cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 20
+        while Upload.objects.get(pk=upload.id).status == "pending" and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert Upload.objects.get(pk=upload.id).status == "processing"  # reported, now rendering
+        time.sleep(0.2)  # well inside the render, past the child's first instructions
+        os.killpg(proc.pid, signum)  # the whole group, as a terminal or a control group does
+        assert proc.wait(timeout=20) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    fresh = Upload.objects.get(pk=upload.id)
+    assert (fresh.status, fresh.error_code) == ("completed", ""), proc.stderr.read()

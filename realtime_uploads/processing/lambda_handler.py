@@ -8,6 +8,15 @@ the messages to retry ("Handling errors for an SQS event source in Lambda",
 AWS Lambda developer guide), so one bad image never re-runs the whole batch.
 Configuration comes from the environment (:mod:`.config`), read once per
 container. No Django import.
+
+Images are rendered in-process (``ProcessorConfig.isolate`` stays False),
+unlike the SQS worker's bounded child processes: the function's timeout and
+memory size bound each invocation, and a ``forkserver`` child per image
+(20-45 ms each) is untested in Lambda's sandbox, which lacks ``/dev/shm``
+that parts of multiprocessing need. ``IMAGE_CPU_SECONDS`` is therefore not
+enforced here (a runaway image ends in the function's timeout and a retry); set
+the function's timeout to what the slowest acceptable image needs times the
+batch size, and its memory size above ``MAX_DECODE_BYTES``.
 """
 
 from __future__ import annotations

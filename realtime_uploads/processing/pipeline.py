@@ -42,14 +42,20 @@ class StorageError(Exception):
 
 @dataclass(frozen=True)
 class ObjectInfo:
-    """What a HEAD tells: ``size`` in bytes and an ``etag`` naming this version of the object."""
+    """What a HEAD (or a GET's answer) tells: ``size`` in bytes and an ``etag`` naming this version of the object."""
 
     size: int
     etag: str
 
 
 class ObjectStore(Protocol):
-    """Where originals are read and variants written. Raise StorageError on failure."""
+    """Where originals are read and variants written. Raise StorageError on failure.
+
+    A store may also offer ``read(key, *, max_size) -> (ObjectInfo, stream)``:
+    one request that returns the object with the version of exactly the bytes
+    returned (S3Store has it; see :func:`read_object`). Without it the pipeline
+    uses :meth:`head`, then :meth:`open` with that ETag.
+    """
 
     def head(self, key: str) -> ObjectInfo:
         """The object's size and ETag, without reading it."""
@@ -84,8 +90,9 @@ class ProcessorConfig:
     #: Aspect ratio, decode memory (bytes) and CPU seconds one image may use (MAX_ASPECT_RATIO, ...).
     limits: ImageLimits = ImageLimits()  # noqa: RUF009 - frozen, shared safely
     #: Render in a child process that enforces ``limits.cpu_seconds`` and a memory bound (:mod:`.sandbox`).
-    #: The local dispatcher sets it (it runs inside the web server); Lambda and the worker are processes
-    #: of their own, bounded by their timeout and memory size.
+    #: The local dispatcher (inside the web server) and the SQS worker (long-running) set it where
+    #: :func:`.sandbox.isolation_available`; the Lambda handler does not: Lambda's timeout and memory
+    #: size bound each invocation.
     isolate: bool = False
 
     @staticmethod
@@ -106,9 +113,11 @@ class Outcome:
 def process_object(key: str, *, store: ObjectStore, config: ProcessorConfig) -> Outcome:
     """Process the original stored at ``key`` (already URL-decoded) and report by callback.
 
-    HEADs the object first and refuses one over ``max_size`` before reading
-    it; sends ``processing`` naming the object's version (``object``: size
-    and ETag); renders and stores every variant from exactly that version;
+    Reads the object first (:func:`read_object`: at most ``max_size + 1``
+    bytes, one over ``max_size`` is refused as ``too_large`` from its length
+    alone); then sends ``processing`` naming the version it read (``object``:
+    size and ETag), so the version Django pins is always one whose bytes this
+    process holds; renders and stores every variant from exactly those bytes;
     then sends ``completed`` or ``failed`` with a stable error code. Keys
     outside ``KEY_PREFIX<uuid>/<name>`` are skipped, and so is an upload that
     Django answers 404 or 409 for (unknown, already finished by a redelivered
@@ -126,11 +135,7 @@ def process_object(key: str, *, store: ObjectStore, config: ProcessorConfig) -> 
         return Outcome("skipped", reason="not an upload key")
     uid = str(upload_id)
     try:
-        info = store.head(key)
-        if info.size > config.max_size:
-            raise ProcessingError(
-                TOO_LARGE, f"The stored object is {info.size} bytes, more than the {config.max_size} allowed."
-            )
+        info, source = read_object(store, key, max_size=config.max_size)
     except StorageError as exc:
         if exc.retryable:
             raise
@@ -140,6 +145,42 @@ def process_object(key: str, *, store: ObjectStore, config: ProcessorConfig) -> 
     except Exception:
         logger.exception("Unexpected error reading upload %s (%s).", uid, key)
         return _report(uid, key, store, config, _failed(INTERNAL_ERROR, INTERNAL_ERROR_MESSAGE))
+    with source:
+        return _process_read(uid, key, info, source, store, config)
+
+
+def read_object(store: ObjectStore, key: str, *, max_size: int) -> tuple[ObjectInfo, BinaryIO]:
+    """The object at ``key`` and the version (size in bytes, ETag) of exactly the bytes returned.
+
+    Uses the store's ``read`` when it has one (S3: one GET, no ``If-Match``,
+    the ETag of its answer); otherwise ``head``, then ``open`` refusing any
+    other version than that ETag (the local store, which keeps the first
+    object of an upload and so has no second version to race). Raises ProcessingError ``too_large`` for an object over
+    ``max_size`` bytes, having read at most ``max_size + 1`` of them, and
+    StorageError when the store fails. The caller closes the stream.
+    """
+    read = getattr(store, "read", None)
+    if read is not None:
+        return read(key, max_size=max_size)
+    info = store.head(key)
+    if info.size > max_size:
+        raise too_large(info.size, max_size)
+    return info, store.open(key, etag=info.etag)
+
+
+def too_large(size: int | str, max_size: int) -> ProcessingError:
+    """The ``too_large`` refusal of a stored object of ``size`` bytes (or e.g. "more than N")."""
+    return ProcessingError(TOO_LARGE, f"The stored object is {size} bytes, more than the {max_size} allowed.")
+
+
+def _process_read(uid: str, key: str, info: ObjectInfo, source: BinaryIO, store: ObjectStore,
+                  config: ProcessorConfig) -> Outcome:
+    """Pin the version that was read (``processing``), render exactly those bytes, report the result.
+
+    The report comes after the read, never before: two events of one key (the
+    browser POSTed twice) each report the version they hold; Django pins the
+    first and answers 409 to the other, which skips without touching anything.
+    """
     identity = {"size": info.size, "etag": info.etag}
     try:
         config.callback.send(uid, {"id": uid, "status": "processing", "object": identity})
@@ -149,7 +190,7 @@ def process_object(key: str, *, store: ObjectStore, config: ProcessorConfig) -> 
             return Outcome("skipped", uid, reason=f"callback answered {exc.status}")
         raise
     try:
-        payload = _render_and_store(uid, key, info, store, config)
+        payload = _render_and_store(uid, source, store, config)
     except ProcessingError as exc:
         payload = _failed(exc.code, exc.message)
     except (StorageError, CallbackError):  # retryable: _render_and_store raises no other StorageError
@@ -190,11 +231,9 @@ def _render(source: BinaryIO, config: ProcessorConfig):
     return render_variants(source, config.variants, **options)
 
 
-def _render_and_store(uid: str, key: str, info: ObjectInfo, store: ObjectStore,
-                      config: ProcessorConfig) -> dict[str, Any]:
+def _render_and_store(uid: str, source: BinaryIO, store: ObjectStore, config: ProcessorConfig) -> dict[str, Any]:
+    original, rendered = _render(source, config)
     try:
-        with store.open(key, etag=info.etag) as source:
-            original, rendered = _render(source, config)
         variants = []
         for variant in rendered:
             vkey = variant_key(config.variant_prefix, uid, variant.name, variant.extension)
@@ -207,7 +246,7 @@ def _render_and_store(uid: str, key: str, info: ObjectInfo, store: ObjectStore,
     except StorageError as exc:
         if exc.retryable:
             raise
-        raise ProcessingError(STORAGE_ERROR, f"Could not read or write the upload: {exc}") from exc
+        raise ProcessingError(STORAGE_ERROR, f"Could not store the variants: {exc}") from exc
     return {
         "status": "completed",
         "original": {"width": original.width, "height": original.height, "format": original.format},

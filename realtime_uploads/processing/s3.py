@@ -22,7 +22,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from .pipeline import ObjectInfo, Outcome, StorageError, process_object
+from .pipeline import ObjectInfo, Outcome, StorageError, process_object, too_large
 from .s3_events import object_refs
 
 _clients: dict[tuple, Any] = {}
@@ -106,7 +106,8 @@ class S3Store:
         """Stream the object into a spooled temporary file and return it at offset 0.
 
         With ``etag``, the GET carries ``If-Match``: S3 answers 412 if the
-        object was replaced since the HEAD, a permanent StorageError.
+        object was replaced since the HEAD, a permanent StorageError. The
+        pipeline uses :meth:`read` instead, which has no such window.
         """
         spool = tempfile.SpooledTemporaryFile(max_size=_SPOOL)  # noqa: SIM115 - returned to the caller
         try:
@@ -126,6 +127,43 @@ class S3Store:
             raise
         spool.seek(0)
         return spool
+
+    def read(self, key: str, *, max_size: int | None = None) -> tuple[ObjectInfo, BinaryIO]:
+        """One GET, no ``If-Match``: the object in a spooled temporary file at offset 0, and its version.
+
+        The :class:`~.pipeline.ObjectInfo` is that of the GET's own answer
+        (``ContentLength``, ``ETag``), so it names exactly the bytes returned
+        even if the object is replaced meanwhile (S3 serves a GET from one
+        version: "Amazon S3 data consistency model", S3 user guide). An object
+        over ``max_size`` (default ``max_read``) bytes raises ProcessingError
+        ``too_large`` from its ``ContentLength``, before its body is read; the
+        body is read in bounded pieces and never past ``max_size + 1`` bytes,
+        whatever the server sends. Raises StorageError as :class:`S3Store` says.
+        """
+        limit = self.max_read if max_size is None else max_size
+        spool = tempfile.SpooledTemporaryFile(max_size=_SPOOL)  # noqa: SIM115 - returned to the caller
+        try:
+            answer = self.client.get_object(Bucket=self.bucket, Key=key)
+            body = answer["Body"]
+            try:
+                if limit is not None and int(answer["ContentLength"]) > limit:
+                    raise too_large(int(answer["ContentLength"]), limit)
+                read = 0
+                while chunk := body.read(_CHUNK if limit is None else min(_CHUNK, limit + 1 - read)):
+                    read += len(chunk)
+                    if limit is not None and read > limit:
+                        raise too_large(f"more than {limit}", limit)
+                    spool.write(chunk)
+            finally:
+                body.close()  # unread bytes are not drained: the connection is dropped instead
+        except (ClientError, BotoCoreError) as exc:
+            spool.close()
+            raise storage_error(exc, f"GET s3://{self.bucket}/{key}") from exc
+        except BaseException:
+            spool.close()
+            raise
+        spool.seek(0)
+        return ObjectInfo(size=read, etag=answer["ETag"]), spool
 
     def put(self, key: str, data: bytes, *, content_type: str, cache_control: str) -> None:
         try:

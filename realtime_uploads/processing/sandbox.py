@@ -51,6 +51,16 @@ def isolation_available() -> bool:
     return "forkserver" in multiprocessing.get_all_start_methods() and hasattr(signal, "setitimer")
 
 
+def start_forkserver() -> None:
+    """Start the forkserver now rather than at the first image (it imports Pillow, a fraction of a second).
+
+    A long-running process (the SQS worker) calls it before taking work, so a signal to its process group
+    (Ctrl-C) can never find the forkserver half-started with an image waiting on it.
+    """
+    _get_context()
+    forkserver.ensure_running()
+
+
 def _get_context():
     global _context
     with _context_lock:
@@ -153,7 +163,14 @@ class RendererCrashed(Exception):
 
 
 def _child_main(conn) -> None:
-    """In the child: bound CPU and memory, render, send ``("ok", result)`` or ``("error", (code, message))``."""
+    """In the child: bound CPU and memory, render, send ``("ok", result)`` or ``("error", (code, message))``.
+
+    SIGINT and SIGTERM are ignored: a terminal's Ctrl-C (or systemd's stop) reaches the whole process
+    group, and the parent, stopping cleanly, finishes the work under way; a child killed by them would
+    turn a good image into ``internal_error``. The CPU timer and the parent's SIGKILL still bound it.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     data, specs, max_pixels, allowed_formats, limits = conn.recv()
     _limit(limits)
     try:
