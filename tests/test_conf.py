@@ -121,7 +121,7 @@ def test_deploy_check_flags_postgresql_connecting_afresh_per_request(settings, m
     assert check_deploy(None) == []
 
 
-def test_deploy_check_flags_a_per_process_throttle_cache(settings):
+def test_deploy_check_flags_a_per_process_throttle_cache(settings, sqlite_database):
     use(settings, CALLBACK_SECRETS=["k" * 48])
     settings.CHANNEL_LAYERS = {"default": channel_layer_settings("redis://127.0.0.1:6379/0")}
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
