@@ -17,7 +17,7 @@ from typing import Any
 
 from drf_spectacular.extensions import OpenApiViewExtension
 from drf_spectacular.openapi import AutoSchema
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view, inline_serializer
 from rest_framework import serializers
 
 from .serializers import PresignInputSerializer
@@ -182,13 +182,13 @@ class PresignSchema(OpenApiViewExtension):
     target_class = "realtime_uploads.api.views.UploadCreateApi"
 
     def view_replacement(self):
-        @extend_schema(
-            operation_id="upload_create", tags=["uploads"], request=PresignInputSerializer,
-            responses={201: _PRESIGNED, 400: OpenApiResponse(description="invalid input: {field: [message]}"),
-                       429: OpenApiResponse(description="throttled")},
-            summary="Create an upload and presign its POST.",
-        )
         class Fixed(self.target_class):
             schema = AutoSchema()  # whatever the project's DEFAULT_SCHEMA_CLASS, this view is described
 
-        return Fixed
+        return extend_schema_view(post=extend_schema(
+            operation_id="upload_create", tags=["uploads"], request=PresignInputSerializer,
+            responses={201: _PRESIGNED, 400: OpenApiResponse(description="invalid input: {field: [message]}"),
+                       429: OpenApiResponse(description="throttled, or too many uploads pending: "
+                                                        "{detail, code, limit} and Retry-After")},
+            summary="Create an upload and presign its POST.",
+        ))(Fixed)
