@@ -31,7 +31,12 @@ demo: $(VENV)/.installed-demo
 	@echo "  secrets not in the environment are this checkout's, in $${REALTIME_UPLOADS_STATE_DIR:-.state}/)"
 	PORT=$(PORT) $(BIN)/realtime-uploads-daphne -e tcp:port=$(PORT):interface=127.0.0.1:backlog=2048 --ping-interval 20 --ping-timeout 30 asgi:application
 
-test: $(VENV)/.installed-test
+# axe-core (npm registry) for the browser tests' accessibility scan.
+AXE := $(VENV)/npm/node_modules/axe-core/axe.min.js
+$(AXE): | $(BIN)/python
+	npm install --silent --no-audit --no-fund --prefix $(VENV)/npm axe-core@4
+
+test: $(VENV)/.installed-test $(AXE)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Every benchmark runs its baseline in the same invocation and ends with one JSON line. They need

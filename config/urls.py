@@ -1,11 +1,12 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
-from django.views.generic import TemplateView
 from django.views.static import serve
 
+from .views import demo
+
 urlpatterns = [
-    path("", TemplateView.as_view(template_name="demo.html"), name="demo"),
+    path("", demo, name="demo"),
     path("admin/", admin.site.urls),
     path("api/", include("realtime_uploads.api.urls")),
 ]

@@ -8,6 +8,7 @@ wrong. Screenshots of each state are kept in ``test-artifacts/``.
 from __future__ import annotations
 
 import io
+import os
 
 import pytest
 from PIL import Image
@@ -16,6 +17,7 @@ from . import servers
 from .browser import browser, screenshot  # noqa: F401 - the fixture
 
 TIMEOUT_MS = 30_000
+AXE = servers.ROOT / ".venv" / "npm" / "node_modules" / "axe-core" / "axe.min.js"
 
 
 @pytest.fixture(scope="module")
@@ -97,5 +99,64 @@ def test_with_websockets_blocked_the_long_poll_fallback_completes(browser, daphn
         assert card.get_attribute("data-status") == "completed"
         assert long_polls, "the result came without a long-poll"
         screenshot(page, "demo-long-poll-fallback")
+    finally:
+        context.close()
+
+
+def test_limits_are_stated_before_choosing_and_an_oversized_file_is_refused_without_a_request(page):
+    limits = page.locator("[data-role=limits]").inner_text()
+    assert "JPEG, PNG, WebP or GIF" in limits and "up to 10 MB" in limits, limits
+    assert page.locator("[data-role=file-input]").get_attribute("accept") == "image/jpeg,image/png,image/webp,image/gif"
+    requests: list[str] = []
+    page.on("request", lambda request: "/api/" in request.url and requests.append(request.url))
+    choose(page, ("huge.jpg", "image/jpeg", b"\xff\xd8\xff" + b"\0" * (11 * 1024 * 1024)))
+    words = page.locator(".card[data-status=failed] [data-role=status]").first.inner_text()
+    assert words == "This file is 11 MB; the limit is 10 MB.", words
+    choose(page, ("phone.heic", "image/heic", b"\0\0\0\x18ftypheic" + b"\0" * 100))
+    words = page.locator(".card[data-status=failed] [data-role=status]").first.inner_text()
+    assert "not accepted" in words and "JPEG, PNG, WebP, GIF" in words, words
+    assert requests == []
+    screenshot(page, "demo-refused-before-upload")
+
+
+def axe_violations(page) -> list[dict]:
+    """Serious and critical axe-core violations of the page as it is now."""
+    page.add_script_tag(path=str(AXE))
+    return page.evaluate("""async () => (await axe.run()).violations
+        .filter(v => v.impact === "serious" || v.impact === "critical")
+        .map(v => ({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map(n => n.html)}))""")
+
+
+@pytest.fixture(scope="module")
+def axe_script():
+    if not AXE.exists():
+        message = f"axe-core is required at {AXE} (make test installs it from npm)"
+        if os.environ.get("REALTIME_UPLOADS_REQUIRE_SERVICES") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    return AXE
+
+
+def test_the_page_has_no_serious_accessibility_violations_in_any_state(page, axe_script):
+    assert axe_violations(page) == [], "empty page"
+    choose(page, ("beach.jpg", "image/jpeg", photo()), ("notes.jpg", "image/jpeg", b"not an image at all\n" * 10),
+           ("big.gif", "image/gif", b"GIF89a" + b"\0" * (11 * 1024 * 1024)))
+    page.locator(".card img[data-variant=thumb]").wait_for(timeout=TIMEOUT_MS)
+    page.locator(".card[data-status=failed]").nth(1).wait_for(timeout=TIMEOUT_MS)
+    assert axe_violations(page) == [], "completed and failed rows"
+    assert page.locator(".card img[data-variant=thumb]").get_attribute("alt") == "beach.jpg, 320 × 240 preview"
+    assert page.locator(".card button[data-role=cancel]").first.get_attribute("aria-label").startswith("Cancel ")
+    screenshot(page, "demo-states")
+
+
+def test_the_page_fits_a_phone(browser, daphne):  # noqa: F811
+    context = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    try:
+        page.goto(daphne.url + "/")
+        choose(page, ("a-photo-with-a-rather-long-name-from-a-phone-camera-roll.jpg", "image/jpeg", photo()))
+        page.locator(".card img[data-variant=thumb]").wait_for(timeout=TIMEOUT_MS)
+        assert page.evaluate("document.scrollingElement.scrollWidth <= window.innerWidth")
+        screenshot(page, "demo-phone")
     finally:
         context.close()
