@@ -1,4 +1,4 @@
-"""Input serializers of the REST API: presign and the status query.
+"""Input serializers of the REST API: presign (one, or a batch) and the status query.
 
 (Output is the event: :func:`realtime_uploads.events.upload_event`; the
 callback body is checked by :mod:`realtime_uploads.api.callback_body`.)"""
@@ -35,6 +35,33 @@ class PresignInputSerializer(serializers.Serializer):
         if not 1 <= value <= maximum:
             raise serializers.ValidationError(f"Size must be between 1 and {maximum} bytes, got {value}.")
         return value
+
+
+class BatchPresignInputSerializer(serializers.Serializer):
+    """``{"files": [<PresignInputSerializer's shape>, …]}``: 1 to ``MAX_BATCH_FILES`` items.
+
+    Errors are per item, in order: ``{"files": [{}, {"size": ["…"]}]}`` (``{}``
+    for a valid item), or ``{"files": ["…"]}`` for the list itself.
+    """
+
+    files = serializers.ListField(allow_empty=False)
+
+    def validate_files(self, value: list) -> list:
+        maximum = uploads_settings.MAX_BATCH_FILES
+        if len(value) > maximum:
+            raise serializers.ValidationError(f"A batch holds at most {maximum} files (MAX_BATCH_FILES), "
+                                              f"got {len(value)}.")
+        # Each item on its own, errors as a list whatever the project's LIST_SERIALIZER_ERRORS_AS_DICT.
+        items = [PresignInputSerializer(data=item) for item in value]
+        if not all([item.is_valid() for item in items]):  # noqa: C419 - every item, not up to the first bad one
+            raise serializers.ValidationError([dict(item.errors) for item in items])
+        return [item.validated_data for item in items]
+
+
+def batch_size(data) -> int:
+    """How many presigns a batch body asks for (1 when it is not a batch), for the throttles."""
+    files = data.get("files") if isinstance(data, dict) else None
+    return max(1, min(len(files), uploads_settings.MAX_BATCH_FILES)) if isinstance(files, list) else 1
 
 
 class StatusQuerySerializer(serializers.Serializer):
