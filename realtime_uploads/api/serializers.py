@@ -5,6 +5,7 @@ callback body is checked by :mod:`realtime_uploads.api.callback_body`.)"""
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from ..conf import uploads_settings
@@ -37,6 +38,16 @@ class PresignInputSerializer(serializers.Serializer):
         return value
 
 
+@extend_schema_field({"type": "array", "minItems": 1, "items": {
+    "type": "object", "required": ["filename", "content_type", "size"],
+    "properties": {"filename": {"type": "string", "minLength": 1, "maxLength": 255},
+                   "content_type": {"type": "string", "maxLength": 100},
+                   "size": {"type": "integer", "description": "bytes"}}},
+                     "description": "1 to MAX_BATCH_FILES files (default 50)"})
+class _Files(serializers.ListField):
+    """A list of anything: :class:`BatchPresignInputSerializer` checks each item and reports per item."""
+
+
 class BatchPresignInputSerializer(serializers.Serializer):
     """``{"files": [<PresignInputSerializer's shape>, …]}``: 1 to ``MAX_BATCH_FILES`` items.
 
@@ -44,7 +55,7 @@ class BatchPresignInputSerializer(serializers.Serializer):
     for a valid item), or ``{"files": ["…"]}`` for the list itself.
     """
 
-    files = serializers.ListField(allow_empty=False)
+    files = _Files(allow_empty=False)
 
     def validate_files(self, value: list) -> list:
         maximum = uploads_settings.MAX_BATCH_FILES
