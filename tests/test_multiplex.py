@@ -174,3 +174,37 @@ async def test_the_per_upload_route_still_works_beside_it(daphne):
     url = daphne.url.replace("http", "ws") + f"/ws/uploads/{presigned['id']}/?token={presigned['subscribe']['token']}"
     async with connect(url, origin="http://127.0.0.1") as ws:
         assert (await _recv(ws))["id"] == presigned["id"]
+
+
+def _owner_session(server, upload_id: str, username: str) -> str:
+    """Make ``username`` (created if new) the upload's owner in the server's database; their session key."""
+    import subprocess
+    import sys
+
+    code = (
+        "from django.contrib.auth import get_user_model, SESSION_KEY, BACKEND_SESSION_KEY, HASH_SESSION_KEY\n"
+        "from django.contrib.sessions.backends.db import SessionStore\n"
+        "from realtime_uploads.models import Upload\n"
+        f"user, _ = get_user_model().objects.get_or_create(username={username!r})\n"
+        f"Upload.objects.filter(pk={upload_id!r}).update(owner=user)\n"
+        "s = SessionStore(); s[SESSION_KEY] = str(user.pk)\n"
+        "s[BACKEND_SESSION_KEY] = 'django.contrib.auth.backends.ModelBackend'\n"
+        "s[HASH_SESSION_KEY] = user.get_session_auth_hash(); s.create(); print(s.session_key)\n"
+    )
+    done = subprocess.run([sys.executable, "manage.py", "shell", "-c", code], cwd=servers.ROOT, env=server.env,
+                          check=True, capture_output=True, text=True)
+    return done.stdout.strip().splitlines()[-1]
+
+
+@pytest.mark.asyncio
+async def test_the_owners_session_may_subscribe_without_a_token_and_no_one_elses(daphne):
+    mine, theirs = await _presigned(daphne.url, 2)
+    session_key = _owner_session(daphne, mine["id"], "alice")
+    _owner_session(daphne, theirs["id"], "mallory")
+    async with connect(daphne.url.replace("http", "ws") + "/ws/uploads/", origin="http://127.0.0.1",
+                       additional_headers={"Cookie": f"sessionid={session_key}"}) as ws:
+        await _send(ws, {"type": "subscribe", "id": mine["id"]})
+        assert (await _recv(ws))["id"] == mine["id"]
+        await _send(ws, {"type": "subscribe", "id": theirs["id"]})
+        error = await _recv(ws)
+    assert (error["id"], error["error"]["code"]) == (theirs["id"], "forbidden")
