@@ -90,3 +90,21 @@ def test_a_batch_counts_as_n_pending_and_is_refused_whole_past_the_cap(client, l
 
 def test_get_is_not_allowed_on_the_batch(client):
     assert client.get("/api/uploads/batch/").status_code == 405
+
+
+def test_a_database_error_midway_creates_none_of_the_batch(client, limits, monkeypatch):
+    from realtime_uploads import services
+
+    real, calls = services.upload_create, []
+
+    def failing_third(**kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            from django.db import IntegrityError
+            raise IntegrityError("simulated")
+        return real(**kwargs)
+
+    monkeypatch.setattr(services, "upload_create", failing_third)
+    with pytest.raises(Exception, match="simulated"):
+        batch(client, [GOOD] * 4)
+    assert Upload.objects.count() == 0
