@@ -17,6 +17,7 @@ from . import servers
 from .cluster import callback, collect, presign
 
 MAX_SUBSCRIPTIONS = 6
+PER_CLIENT = 5
 
 
 @pytest.fixture(scope="module")
@@ -24,6 +25,7 @@ def daphne(tmp_path_factory):
     server = servers.Daphne(tmp_path_factory.mktemp("multiplex"),
                             REALTIME_UPLOADS_MAX_SUBSCRIPTIONS_PER_SOCKET=str(MAX_SUBSCRIPTIONS),
                             REALTIME_UPLOADS_MAX_SOCKETS_PER_UPLOAD="2",
+                            REALTIME_UPLOADS_MAX_SOCKETS_PER_CLIENT=str(PER_CLIENT),
                             REALTIME_UPLOADS_MAX_MESSAGE_SIZE="1000",
                             REALTIME_UPLOADS_PRESIGN_RATE="1000/min",
                             REALTIME_UPLOADS_MAX_PENDING_PER_CLIENT="1000").start()
@@ -156,6 +158,23 @@ async def test_each_subscription_counts_against_the_uploads_socket_cap(daphne):
         await asyncio.sleep(0.3)
         await _send(c, _subscribe(presigned))
         assert (await _recv(c))["id"] == presigned["id"]
+
+
+@pytest.mark.asyncio
+async def test_multiplexed_sockets_count_against_the_clients_socket_cap(daphne):
+    await asyncio.sleep(0.5)  # the sockets of earlier tests are gone
+    held = [await _socket(daphne.url) for _ in range(PER_CLIENT)]
+    async with _socket(daphne.url) as refused:
+        with pytest.raises(ConnectionClosed) as closed:
+            await _recv(refused)
+    assert closed.value.rcvd.code == 4429
+    await held[0].close()
+    await asyncio.sleep(0.3)
+    async with _socket(daphne.url) as ws:  # the closed one's place is free again
+        await _send(ws, {"type": "ping"})
+        assert await _recv(ws) == {"type": "pong"}
+    for ws in held[1:]:
+        await ws.close()
 
 
 @pytest.mark.asyncio
