@@ -87,8 +87,8 @@ class MultiplexConsumer(UploadConsumer):
         counted, self.counted = self.counted, None
         if counted is not None:
             limits.counts.release_one(limits.counts.by_client, counted)
-        for upload_id in list(self.seqs):
-            await self._drop(upload_id)
+        # All at once: with Redis down each leave waits up to LAYER_TIMEOUT, and a socket may follow 100 uploads.
+        await asyncio.gather(*(self._drop(upload_id) for upload_id in list(self.seqs)))
 
     async def receive_json(self, content, **kwargs):
         """Dispatch ``subscribe``, ``unsubscribe`` and ``ping``; say so for anything else."""
