@@ -139,6 +139,8 @@ async def test_subscriptions_per_socket_are_capped_with_a_message_and_freed_by_u
         await _send(ws, _subscribe(uploads[-1]))
         error = await _recv(ws)
         assert (error["id"], error["error"]["code"]) == (uploads[-1]["id"], "too_many_subscriptions")
+        await _send(ws, _subscribe(uploads[1]))  # one it follows: its snapshot again (a catch-up), not counted
+        assert ((again := await _recv(ws))["id"], again["seq"]) == (uploads[1]["id"], 1)
         await _send(ws, {"type": "unsubscribe", "id": uploads[0]["id"]})
         await _recv(ws)
         await _send(ws, _subscribe(uploads[-1]))
