@@ -66,6 +66,10 @@ class Upload(models.Model):
     )
     error_code = models.CharField(max_length=64, blank=True)
     error_message = models.CharField(max_length=500, blank=True)
+    session_hash = models.CharField(
+        max_length=64, blank=True, db_index=True,
+        help_text="Anonymous uploads: an HMAC of the presigning session's key (for the history list), else blank.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     expires_at = models.DateTimeField(help_text="When the presigned POST stops being accepted.")

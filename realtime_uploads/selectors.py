@@ -52,3 +52,32 @@ def session_user(session_key: str) -> Any:
         session = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
 
     return get_user(_Request())
+
+
+def session_hash(request: Any, *, create: bool) -> str:
+    """An anonymous request's session as stored on its uploads: HMAC-SHA256 of the session key (hex, 64
+    characters; the key itself never reaches the uploads table). Blank for a signed-in user (their uploads
+    are found by owner) or a request without sessions; ``create`` starts a session when there is none
+    (presign does, so an anonymous page can list its uploads after a reload; the history GET does not)."""
+    from django.utils.crypto import salted_hmac
+
+    session = getattr(request, "session", None)
+    if session is None or getattr(getattr(request, "user", None), "is_authenticated", False):
+        return ""
+    if session.session_key is None:
+        if not create:
+            return ""
+        session["realtime_uploads"] = True  # a session with something in it is saved and its cookie set
+        session.save()
+    return salted_hmac("realtime_uploads.session", session.session_key, algorithm="sha256").hexdigest()
+
+
+def uploads_history(*, user: Any, session_hash: str):
+    """The uploads of ``user`` (signed in) or else of the anonymous session ``session_hash``, newest first,
+    variants prefetched; an empty queryset for neither."""
+    uploads = Upload.objects.prefetch_related("variants").order_by("-created_at")
+    if getattr(user, "is_authenticated", False):
+        return uploads.filter(owner_id=user.pk)
+    if session_hash:
+        return uploads.filter(owner__isnull=True, session_hash=session_hash)
+    return uploads.none()

@@ -62,12 +62,14 @@ class Transition:
 
 
 def upload_create(
-    *, filename: str, content_type: str, size: int, owner: Any = None
+    *, filename: str, content_type: str, size: int, owner: Any = None, session_hash: str = ""
 ) -> Upload:
     """Create a ``pending`` upload (``seq`` 1) with its object key and expiry.
 
-    ``size`` is the declared size in bytes; ``owner`` a user or None. The
-    caller has validated the input (the API's input serializer does).
+    ``size`` is the declared size in bytes; ``owner`` a user or None;
+    ``session_hash`` an anonymous session's :func:`~realtime_uploads.selectors.session_hash`
+    (blank for none). The caller has validated the input (the API's input
+    serializer does).
     """
     upload_id = uuid.uuid4()
     upload = Upload(
@@ -78,9 +80,17 @@ def upload_create(
         content_type=content_type,
         size=size,
         expires_at=timezone.now() + timedelta(seconds=uploads_settings.PRESIGN_EXPIRES),
+        session_hash=session_hash,
     )
     upload.save(force_insert=True)
     return upload
+
+
+def uploads_create(*, files: Sequence[dict[str, Any]], owner: Any = None, session_hash: str = "") -> list[Upload]:
+    """Create one ``pending`` upload per ``{filename, content_type, size}`` of ``files``, in order, in one
+    transaction: all of them or (on any error) none. The caller has validated every item."""
+    with transaction.atomic():
+        return [upload_create(**item, owner=owner, session_hash=session_hash) for item in files]
 
 
 def _transition(

@@ -38,7 +38,8 @@ def test_the_document_describes_the_whole_contract(daphne):
     document = httpx.get(daphne.url + "/api/schema/?format=json").json()
     assert document["openapi"].startswith("3.") and document["info"]["version"] == "0.1"
     operations = {op["operationId"] for path in document["paths"].values() for op in path.values()}
-    assert {"upload_create", "upload_status", "upload_callback", "local_upload"} <= operations
+    assert {"upload_create", "upload_batch_create", "upload_history", "upload_status", "upload_callback",
+            "local_upload"} <= operations
     assert {"Event", "Variant", "CallbackBody", "UploadError"} <= set(document["components"]["schemas"])
     swagger = httpx.get(daphne.url + "/api/schema/swagger/")
     assert swagger.status_code == 200 and "swagger-ui" in swagger.text
@@ -59,15 +60,24 @@ def says_what_was_wrong(response) -> None:
         if field in ("detail", "code", "limit"):
             assert body["detail"] if field == "detail" else True, text
             continue
-        assert messages and all(isinstance(m, str) and m for m in
-                                (messages if isinstance(messages, list) else [messages])), text
+        assert messages and _messages(messages), text
+
+
+def _messages(value) -> bool:
+    """Every leaf a non-empty message; a batch's per-item errors nest ({} for a valid item, at least one not)."""
+    if isinstance(value, str):
+        return bool(value)
+    if isinstance(value, dict):
+        return all(_messages(v) for v in value.values())
+    return isinstance(value, list) and bool(value) and all(_messages(v) for v in value) and any(
+        v for v in value)
 
 
 def test_no_request_gets_a_server_error(daphne):
     """Every operation of the document, EXAMPLES generated requests each (schemathesis' strategies)."""
     schema = schemathesis.openapi.from_url(daphne.url + "/api/schema/?format=json")
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 4
+    assert len(operations) == 6
     for operation in operations:
 
         @given(case=operation.as_strategy())

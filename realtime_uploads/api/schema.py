@@ -17,18 +17,34 @@ from typing import Any
 
 from drf_spectacular.extensions import OpenApiViewExtension
 from drf_spectacular.openapi import AutoSchema
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
 from rest_framework import serializers
 
-from .serializers import PresignInputSerializer
+from .serializers import BatchPresignInputSerializer, PresignInputSerializer
 
 CONTRACT_VERSION = "0.1"
 
 #: drf-spectacular's settings for this API's document (``SpectacularAPIView(custom_settings=...)``).
 SPECTACULAR_SETTINGS: dict[str, Any] = {
     "TITLE": "realtime-uploads",
-    "DESCRIPTION": "Direct-to-S3 image uploads with processing results pushed over WebSockets. "
-    "WebSocket: /ws/uploads/{id}/?token=… sends the Event at once and on every change.",
+    "DESCRIPTION": "Direct-to-S3 image uploads with processing results pushed over WebSockets.\n\n"
+    "WebSocket, one upload: /ws/uploads/{id}/?token=… sends the Event at once and on every change "
+    "(close codes 4400 malformed id, 4403 forbidden, 4404 unknown id, 4429 too many sockets, 4413 message "
+    "too large, 4503 try again later).\n\n"
+    "WebSocket, many uploads: /ws/uploads/ takes JSON text messages "
+    '{"type": "subscribe", "id": "<uuid>", "token": "<subscribe token>"} (token optional for the owner\'s '
+    'session), {"type": "unsubscribe", "id": "<uuid>"} (answered {"type": "unsubscribed", "id"}) and '
+    '{"type": "ping"} (answered {"type": "pong"}). Each subscription gets its Event at once, then every change, '
+    "de-duplicated by seq per upload. A refused subscription is a message naming it, and the socket stays "
+    'open: {"type": "error", "id": "<as sent>", "error": {"code": "malformed_id" | "forbidden" | "not_found" | '
+    '"too_many_subscriptions" | "too_many_subscribers" | "try_again", "message": "…"}}. At most '
+    "MAX_SUBSCRIPTIONS_PER_SOCKET subscriptions per socket.",
     "VERSION": CONTRACT_VERSION,
     "COMPONENT_SPLIT_REQUEST": True,
     "POSTPROCESSING_HOOKS": [
@@ -176,6 +192,21 @@ _PRESIGNED = inline_serializer("Presigned", {
 })
 
 
+_HISTORY_ITEM = {"allOf": [{"$ref": _ref("Event")}, {
+    "type": "object", "required": ["filename", "created_at", "token"],
+    "properties": {"filename": {"type": "string"}, "created_at": {"type": "string", "format": "date-time"},
+                   "token": {"type": "string", "description": "a fresh subscribe token for this upload"}}}]}
+COMPONENTS["HistoryItem"] = _HISTORY_ITEM
+COMPONENTS["HistoryPage"] = {
+    "type": "object", "required": ["next", "previous", "results"],
+    "properties": {"next": {"type": ["string", "null"], "description": "URL of the next (older) page"},
+                   "previous": {"type": ["string", "null"]},
+                   "results": {"type": "array", "items": {"$ref": _ref("HistoryItem")}}},
+}
+_THROTTLED = OpenApiResponse(description="throttled, or too many uploads pending: {detail, code, limit} and "
+                                         "Retry-After")
+
+
 class PresignSchema(OpenApiViewExtension):
     """Describes ``UploadCreateApi`` without touching the view's module."""
 
@@ -188,7 +219,34 @@ class PresignSchema(OpenApiViewExtension):
         return extend_schema_view(post=extend_schema(
             operation_id="upload_create", tags=["uploads"], request=PresignInputSerializer,
             responses={201: _PRESIGNED, 400: OpenApiResponse(description="invalid input: {field: [message]}"),
-                       429: OpenApiResponse(description="throttled, or too many uploads pending: "
-                                                        "{detail, code, limit} and Retry-After")},
+                       429: _THROTTLED},
             summary="Create an upload and presign its POST.",
+        ), get=extend_schema(
+            operation_id="upload_history", tags=["uploads"], request=None,
+            parameters=[OpenApiParameter("cursor", str, description="from next/previous"),
+                        OpenApiParameter("limit", int, description="page size, at most HISTORY_PAGE_SIZE")],
+            responses={200: OpenApiResponse(response={"$ref": _ref("HistoryPage")},
+                                            description="the requester's uploads, newest first"),
+                       404: OpenApiResponse(description="invalid cursor: {detail}")},
+            summary="The requester's uploads (signed-in owner, or this anonymous session), newest first.",
+        ))(Fixed)
+
+
+class BatchPresignSchema(OpenApiViewExtension):
+    """Describes ``UploadBatchCreateApi``."""
+
+    target_class = "realtime_uploads.api.views.UploadBatchCreateApi"
+
+    def view_replacement(self):
+        class Fixed(self.target_class):
+            schema = AutoSchema()
+
+        return extend_schema_view(post=extend_schema(
+            operation_id="upload_batch_create", tags=["uploads"], request=BatchPresignInputSerializer,
+            responses={201: inline_serializer("PresignedBatch", {"uploads": _PRESIGNED.__class__(many=True)}),
+                       400: OpenApiResponse(description="invalid input, nothing created: {\"files\": [{}, "
+                                                        "{field: [message]}, …]} per item in order, or "
+                                                        "{\"files\": [message]}"),
+                       429: _THROTTLED},
+            summary="Presign up to MAX_BATCH_FILES uploads in one request, all or nothing.",
         ))(Fixed)

@@ -1,10 +1,11 @@
-"""Input serializers of the REST API: presign and the status query.
+"""Input serializers of the REST API: presign (one, or a batch) and the status query.
 
 (Output is the event: :func:`realtime_uploads.events.upload_event`; the
 callback body is checked by :mod:`realtime_uploads.api.callback_body`.)"""
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from ..conf import uploads_settings
@@ -35,6 +36,43 @@ class PresignInputSerializer(serializers.Serializer):
         if not 1 <= value <= maximum:
             raise serializers.ValidationError(f"Size must be between 1 and {maximum} bytes, got {value}.")
         return value
+
+
+@extend_schema_field({"type": "array", "minItems": 1, "items": {
+    "type": "object", "required": ["filename", "content_type", "size"],
+    "properties": {"filename": {"type": "string", "minLength": 1, "maxLength": 255},
+                   "content_type": {"type": "string", "maxLength": 100},
+                   "size": {"type": "integer", "description": "bytes"}}},
+                     "description": "1 to MAX_BATCH_FILES files (default 50)"})
+class _Files(serializers.ListField):
+    """A list of anything: :class:`BatchPresignInputSerializer` checks each item and reports per item."""
+
+
+class BatchPresignInputSerializer(serializers.Serializer):
+    """``{"files": [<PresignInputSerializer's shape>, …]}``: 1 to ``MAX_BATCH_FILES`` items.
+
+    Errors are per item, in order: ``{"files": [{}, {"size": ["…"]}]}`` (``{}``
+    for a valid item), or ``{"files": ["…"]}`` for the list itself.
+    """
+
+    files = _Files(allow_empty=False)
+
+    def validate_files(self, value: list) -> list:
+        maximum = uploads_settings.MAX_BATCH_FILES
+        if len(value) > maximum:
+            raise serializers.ValidationError(f"A batch holds at most {maximum} files (MAX_BATCH_FILES), "
+                                              f"got {len(value)}.")
+        # Each item on its own, errors as a list whatever the project's LIST_SERIALIZER_ERRORS_AS_DICT.
+        items = [PresignInputSerializer(data=item) for item in value]
+        if not all([item.is_valid() for item in items]):  # noqa: C419 - every item, not up to the first bad one
+            raise serializers.ValidationError([dict(item.errors) for item in items])
+        return [item.validated_data for item in items]
+
+
+def batch_size(data) -> int:
+    """How many presigns a batch body asks for (1 when it is not a batch), for the throttles."""
+    files = data.get("files") if isinstance(data, dict) else None
+    return max(1, min(len(files), uploads_settings.MAX_BATCH_FILES)) if isinstance(files, list) else 1
 
 
 class StatusQuerySerializer(serializers.Serializer):

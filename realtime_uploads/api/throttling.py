@@ -95,9 +95,11 @@ def _cache():
 class PresignRateThrottle(BaseThrottle):
     """``PRESIGN_RATE`` per anonymous client IP, ``PRESIGN_USER_RATE`` per user, counted in ``THROTTLE_CACHE``."""
 
-    def __init__(self) -> None:
+    def __init__(self, cost: int = 1) -> None:
         self.retry_after: float | None = None
         self.rate: str | None = None
+        #: How many presigns this request is (a batch of N counts N); refused whole if they do not all fit.
+        self.cost = cost
 
     def allow_request(self, request: Any, view: Any) -> bool:
         key, is_user = client_key(request)
@@ -112,10 +114,10 @@ class PresignRateThrottle(BaseThrottle):
             cache = _cache()
             cache.add(counter, 0, timeout=window + 1)
             try:
-                count = cache.incr(counter)
+                count = cache.incr(counter, self.cost)
             except ValueError:  # expired between add and incr
                 cache.add(counter, 0, timeout=window + 1)
-                count = cache.incr(counter)
+                count = cache.incr(counter, self.cost)
         except Exception:  # noqa: BLE001 - any cache failure: let the request through, loudly
             logger.warning("Presign throttle: the %r cache failed; request allowed.",
                            uploads_settings.THROTTLE_CACHE, exc_info=True)
@@ -159,11 +161,17 @@ def rate_exceeded(throttle: PresignRateThrottle) -> LimitExceeded:
 class TooManyPending(LimitExceeded):
     """429: the client has ``limit`` uploads pending already."""
 
-    def __init__(self, limit: int, wait: float):
-        super().__init__(wait=wait, body={
-            "detail": f"You already have {limit} uploads pending, the most allowed per client "
+    def __init__(self, limit: int, wait: float, *, already: int | None = None, asked: int = 1):
+        if asked == 1:
+            detail = (f"You already have {limit} uploads pending, the most allowed per client "
                       f"(MAX_PENDING_PER_CLIENT = {limit}). Finish one, or wait for one to expire, "
-                      "before presigning another.",
+                      "before presigning another.")
+        else:
+            detail = (f"You have {already} uploads pending and asked for {asked} more; at most {limit} may be "
+                      f"pending per client (MAX_PENDING_PER_CLIENT = {limit}). Nothing was presigned: send "
+                      "fewer files, or wait for some to finish.")
+        super().__init__(wait=wait, body={
+            "detail": detail,
             "code": "too_many_pending",
             "limit": limit,
         })
@@ -173,8 +181,9 @@ def _pending_ids_key(key: str) -> str:
     return f"realtime_uploads:pending:{key}"
 
 
-def pending_check(request: Any) -> list[str]:
-    """Refuse (raise :class:`TooManyPending`) if the client has ``MAX_PENDING_PER_CLIENT`` uploads pending.
+def pending_check(request: Any, count: int = 1) -> list[str]:
+    """Refuse (raise :class:`TooManyPending`) if ``count`` more uploads would put the client past
+    ``MAX_PENDING_PER_CLIENT`` pending (a batch is refused whole).
 
     Returns an anonymous client's pending upload ids (for :func:`pending_record`), else ``[]``.
     """
@@ -187,14 +196,14 @@ def pending_check(request: Any) -> list[str]:
     wait = min(60, uploads_settings.PRESIGN_EXPIRES)
     if is_user:
         pending: list[str] = []
-        count = Upload.objects.filter(owner_id=request.user.pk, status=Status.PENDING).count()
+        already = Upload.objects.filter(owner_id=request.user.pk, status=Status.PENDING).count()
     else:
         ids = _recent_ids(key)
         pending = [str(pk) for pk in Upload.objects.filter(pk__in=ids, status=Status.PENDING)
                    .values_list("pk", flat=True)] if ids else []
-        count = len(pending)
-    if count >= limit:
-        raise TooManyPending(limit, wait)
+        already = len(pending)
+    if already + count > limit:
+        raise TooManyPending(limit, wait, already=already, asked=count)
     return pending
 
 
@@ -208,7 +217,8 @@ def _recent_ids(key: str) -> list[str]:
 
 
 def pending_record(request: Any, pending: list[str], upload_id: Any) -> None:
-    """Remember an anonymous client's new upload with its others still ``pending`` (users are counted by owner).
+    """Remember an anonymous client's new upload (or list of them, a batch) with its others still ``pending``
+    (users are counted by owner).
 
     Kept in ``THROTTLE_CACHE`` for as long as a presign lives plus its grace
     period. Two presigns of one client racing in two processes may each
@@ -220,7 +230,8 @@ def pending_record(request: Any, pending: list[str], upload_id: Any) -> None:
         return
     ttl = uploads_settings.PRESIGN_EXPIRES + uploads_settings.EXPIRE_GRACE
     try:
-        _cache().set(_pending_ids_key(key), [*pending, str(upload_id)], timeout=math.ceil(ttl))
+        new = [str(one) for one in upload_id] if isinstance(upload_id, list) else [str(upload_id)]
+        _cache().set(_pending_ids_key(key), [*pending, *new], timeout=math.ceil(ttl))
     except Exception:  # noqa: BLE001
         logger.warning("Pending cap: the %r cache failed; upload not recorded.", uploads_settings.THROTTLE_CACHE,
                        exc_info=True)

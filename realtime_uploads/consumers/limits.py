@@ -34,6 +34,20 @@ class SocketCounts:
         self.by_client[client] += 1
         return True
 
+    def admit_one(self, counter: Counter, key: Hashable, cap: int) -> bool:
+        """Count one more under ``key`` of ``counter`` (:attr:`by_upload` or :attr:`by_client`) and return True,
+        or return False when ``cap`` is reached (a multiplexed socket counts its subscriptions one by one)."""
+        if counter[key] >= cap:
+            return False
+        counter[key] += 1
+        return True
+
+    def release_one(self, counter: Counter, key: Hashable) -> None:
+        """Forget one count :meth:`admit_one` made."""
+        counter[key] -= 1
+        if counter[key] <= 0:
+            del counter[key]
+
     def release(self, upload: Hashable, client: Hashable) -> None:
         """Forget one socket :meth:`admit` counted."""
         for counter, key in ((self.by_upload, upload), (self.by_client, client)):
