@@ -152,6 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     state_dir = Path(os.environ.get("REALTIME_UPLOADS_STATE_DIR", ROOT / ".state" / "stack")).resolve()
     state_dir.mkdir(parents=True, exist_ok=True)
     stack = Stack(port=args.port, moto_port=args.moto_port, state_dir=state_dir)
+    signal.signal(signal.SIGINT, _interrupt)  # also when started in the background, where SIGINT comes ignored
     signal.signal(signal.SIGTERM, _interrupt)
     status = 0
     try:
