@@ -62,7 +62,10 @@ def stack(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "REALTIME_UPLOADS_CALLBACK_SECRET"}
     proc = subprocess.Popen([sys.executable, "-m", "config.devstack", "--port", str(port), "--moto-port",
                              str(moto_port)], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                            env={**env, "REALTIME_UPLOADS_STATE_DIR": str(tmp_path / "state")},
+                            # The machine's Redis (found by the runner) holds presign counts other tests share.
+                            env={**env, "REALTIME_UPLOADS_STATE_DIR": str(tmp_path / "state"),
+                                 "REALTIME_UPLOADS_PRESIGN_RATE": "none",
+                                 "REALTIME_UPLOADS_MAX_PENDING_PER_CLIENT": "none"},
                             start_new_session=True)
     try:
         deadline = time.monotonic() + 120
