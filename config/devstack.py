@@ -68,6 +68,13 @@ def redis_url(environ: dict[str, str]) -> str:
     return ""
 
 
+def _check_free(name: str, port: int) -> None:
+    """Raise StackError naming the variable when something already listens on ``port``."""
+    with socket.socket() as sock:
+        if sock.connect_ex((HOST, port)) == 0:
+            raise StackError(f"{HOST}:{port} is in use; pick another port: {name}=<port> make stack")
+
+
 def _wait_until_up(url: str, proc: subprocess.Popen, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -105,6 +112,8 @@ class Stack:
         moto = BIN / "moto_server"
         if not moto.exists():
             raise StackError("moto's server is not installed: pip install -e '.[stack]' (make stack does it).")
+        for name, port in (("PORT", self.port), ("MOTO_PORT", self.moto_port)):
+            _check_free(name, port)
         endpoint, web = f"http://{HOST}:{self.moto_port}", f"http://{HOST}:{self.port}"
         base = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL_")}
         secret = base.get("REALTIME_UPLOADS_CALLBACK_SECRET") or state_secret(self.state_dir / "callback_secret")
