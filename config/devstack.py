@@ -121,7 +121,9 @@ class Stack:
         self.env = {**base, **stack_env(endpoint=endpoint, queue_url="", callback_url=callback_url, secret=secret),
                     "DJANGO_SETTINGS_MODULE": "config.settings",  # this repository's service, whatever the shell says
                     "PORT": str(self.port), "REALTIME_UPLOADS_STATE_DIR": str(self.state_dir),
-                    "REDIS_URL": redis_url(base), "PYTHONUNBUFFERED": "1"}
+                    "REDIS_URL": redis_url(base), "PYTHONUNBUFFERED": "1",
+                    # This checkout's code in every process, even where the console scripts' install points elsewhere.
+                    "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), base.get("PYTHONPATH", "")) if p)}
         _wait_until_up(endpoint + "/moto-api/", self._spawn([str(moto), "-H", HOST, "-p", str(self.moto_port)]))
         provision = [sys.executable, *init_argv(web)[1:], "--origin", f"http://localhost:{self.port}"]
         self.env["REALTIME_UPLOADS_QUEUE_URL"] = self._run(provision).strip()
