@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8000
 
-.PHONY: demo test bench clean build-ProcessorFunction
+.PHONY: demo stack test bench clean build-ProcessorFunction
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,10 @@ $(VENV)/.installed-demo: pyproject.toml | $(BIN)/python
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test,postgres]'
+	touch $@ $(VENV)/.installed-demo $(VENV)/.installed-stack
+
+$(VENV)/.installed-stack: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[stack]'
 	touch $@ $(VENV)/.installed-demo
 
 $(VENV)/.installed-bench: pyproject.toml $(VENV)/.installed-test
@@ -30,6 +34,13 @@ demo: $(VENV)/.installed-demo
 	@echo "realtime-uploads demo on http://127.0.0.1:$(PORT)/ (DEBUG off: DJANGO_DEBUG=1 for tracebacks;"
 	@echo "  secrets not in the environment are this checkout's, in $${REALTIME_UPLOADS_STATE_DIR:-.state}/)"
 	PORT=$(PORT) $(BIN)/realtime-uploads-daphne -e tcp:port=$(PORT):interface=127.0.0.1:backlog=2048 --ping-interval 20 --ping-timeout 30 asgi:application
+
+# The cloud path without Docker: moto's S3 + SQS on MOTO_PORT, provisioning, the SQS worker and
+# daphne on the s3 backend (Redis when one answers on 127.0.0.1:6379). Ctrl-C stops all of it.
+MOTO_PORT ?= 5000
+stack: $(VENV)/.installed-stack
+	PORT=$(PORT) MOTO_PORT=$(MOTO_PORT) $(BIN)/python -m config.devstack
+
 
 # axe-core (npm registry) for the browser tests' accessibility scan.
 AXE := $(VENV)/npm/node_modules/axe-core/axe.min.js

@@ -180,8 +180,9 @@ REALTIME_UPLOADS = {
 if "CALLBACK_SECRETS" not in REALTIME_UPLOADS:
     # The local backend's in-process processor reads it here; a separate processor needs it in its environment.
     REALTIME_UPLOADS["CALLBACK_SECRETS"] = [state_secret(STATE_DIR / "callback_secret")]
-if os.environ.get("AWS_ENDPOINT_URL_S3"):
-    # S3-compatible servers (moto, MinIO) want path-style addressing.
+if os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL"):
+    # S3-compatible servers (moto, MinIO) want path-style addressing. boto3 takes either variable as the
+    # S3 endpoint (the second for every service), so both mean one here, as in the worker.
     REALTIME_UPLOADS.setdefault("ADDRESSING_STYLE", "path")
 
 LOGGING = {

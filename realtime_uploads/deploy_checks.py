@@ -105,7 +105,8 @@ def check_exposure(app_configs, **kwargs):
             hint="List the host names you serve (DJANGO_ALLOWED_HOSTS).", id="realtime_uploads.E109"))
     try:
         backend, callback_url = uploads_settings.BACKEND, uploads_settings.CALLBACK_URL
-        endpoints = {"ENDPOINT_URL": uploads_settings.ENDPOINT_URL or os.environ.get("AWS_ENDPOINT_URL_S3"),
+        endpoints = {"ENDPOINT_URL": uploads_settings.ENDPOINT_URL or os.environ.get("AWS_ENDPOINT_URL_S3")
+                     or os.environ.get("AWS_ENDPOINT_URL"),  # boto3: the S3 endpoint, else every service's
                      "PUBLIC_BASE_URL": uploads_settings.PUBLIC_BASE_URL}
         proxies = uploads_settings.TRUSTED_PROXIES
     except ImproperlyConfigured:

@@ -10,6 +10,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from realtime_uploads.deploy_checks import PUBLISHED_SECRETS
 
 from .servers import Daphne
@@ -39,6 +41,16 @@ def test_without_environment_secrets_are_generated_per_checkout_and_debug_is_off
     assert _settings(tmp_path / "a") == [key, callback_secrets, False]  # kept, not regenerated
     other_key, other_secrets, _ = _settings(tmp_path / "b")
     assert other_key != key and other_secrets != callback_secrets
+
+
+@pytest.mark.parametrize("variable", ["AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"])
+def test_either_boto3_endpoint_variable_makes_s3_path_style(tmp_path, variable):
+    """make stack sets only AWS_ENDPOINT_URL (S3 and SQS for the worker); the web process reads it the same way."""
+    show = "from config import settings as s; print(s.REALTIME_UPLOADS.get('ADDRESSING_STYLE'))"
+    env = {k: v for k, v in _clean_env(tmp_path).items() if not k.startswith("AWS_ENDPOINT_URL")}
+    result = subprocess.run([sys.executable, "-c", show], cwd=ROOT, env={**env, variable: "http://127.0.0.1:5000"},
+                            capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "path"
 
 
 def test_environment_secrets_win_and_nothing_is_generated(tmp_path):

@@ -21,6 +21,7 @@ STRONG = secrets.token_urlsafe(48)
 def secure(settings, monkeypatch):
     """A deploy with nothing to flag; each test breaks one thing."""
     monkeypatch.delenv("AWS_ENDPOINT_URL_S3", raising=False)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     settings.DEBUG = False
     settings.SECRET_KEY = secrets.token_urlsafe(48)
     settings.SECRET_KEY_FALLBACKS = []
@@ -115,8 +116,9 @@ def test_plain_http_store_or_cdn_off_loopback_is_an_error(secure, values, expect
     assert flagged() == expected
 
 
-def test_plain_http_boto3_endpoint_is_an_error(secure, monkeypatch):
-    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", "http://s3.example.com")
+@pytest.mark.parametrize("variable", ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"])  # boto3 reads both for S3
+def test_plain_http_boto3_endpoint_is_an_error(secure, monkeypatch, variable):
+    monkeypatch.setenv(variable, "http://s3.example.com")
     assert flagged() == ["E107"]
 
 
