@@ -1,8 +1,8 @@
 """Template filters that build variant URLs at render time: ``{% load realtime_uploads %}``.
 
 ``{{ profile.photo|variant_url:"thumb" }}`` gives one URL ("" when there is no
-such variant); ``{% for name, url in profile.photo|variant_urls.items %}``
-walks them all. See :mod:`realtime_uploads.fields`.
+such variant); ``{% with urls=profile.photo|variant_urls %}`` gives them all
+as ``{name: URL}``. See :mod:`realtime_uploads.fields`.
 """
 
 from django import template
