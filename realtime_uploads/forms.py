@@ -109,7 +109,8 @@ class UploadWidget(forms.Widget):
         if value is NEEDS_JAVASCRIPT:
             widget["value"] = ""
         shown = ids_of(value) & self.trusted_ids
-        widget["uploads"] = [_display(u) for u in Upload.objects.prefetch_related("variants").filter(pk__in=shown)]
+        widget["uploads"] = [_display(u) for u in Upload.objects.prefetch_related("variants").filter(pk__in=shown)
+                             ] if shown else []
         return context
 
 

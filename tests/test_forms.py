@@ -246,3 +246,14 @@ def test_rerendering_keeps_posted_tokens_but_shows_no_names_of_refused_ids(make_
 def test_widget_used_alone_renders_without_a_form(make_upload):
     html = UploadWidget(multiple=True).render("files", "", attrs={"id": "id_files"})
     assert 'name="files__file"' in html and " multiple" in html
+
+
+def test_forms_js_needs_only_the_clients_upload_export():
+    """forms.js may import nothing from the client but ``upload(file, options)``, which the client keeps."""
+    import re
+    from pathlib import Path
+
+    static = Path(__file__).resolve().parent.parent / "realtime_uploads" / "static" / "realtime_uploads"
+    imports = re.findall(r"^import .*$", (static / "forms.js").read_text(), re.MULTILINE)
+    assert imports == ['import { upload } from "./realtime-uploads.js";']
+    assert re.search(r"^export (async )?function upload\(", (static / "realtime-uploads.js").read_text(), re.MULTILINE)
