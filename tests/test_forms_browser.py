@@ -59,12 +59,23 @@ def daphne(tmp_path_factory):
     server.terminate()
 
 
-def form_page() -> str:
+class GalleryForm(UploadFormMixin, forms.Form):
+    photos = UploadField(multiple=True)
+
+
+def form_page(form_class=PhotoForm) -> str:
     request = RequestFactory().get("/")
     request.user = AnonymousUser()
-    form = PhotoForm(request=request)
+    form = form_class(request=request)
     return (f'<!doctype html><html lang="en"><head><title>Form</title>{form.media}</head><body>'
             f'<form method="post" action="/submitted/">{form.as_div()}<button>Save</button></form></body></html>')
+
+
+#: A hand-written input, no Django widget: forms.js makes its hidden input and its list.
+PLAIN_PAGE = ('<!doctype html><html lang="en"><head><title>Plain</title><script type="module" '
+              'src="/static/realtime_uploads/forms.js"></script></head><body><form method="post" '
+              'action="/submitted/"><label>Photo <input type="file" name="photo" data-realtime-uploads '
+              'data-max-size="2048"></label><button>Save</button></form></body></html>')
 
 
 @pytest.fixture
@@ -75,8 +86,12 @@ def page(browser, daphne):
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.posted = []
     page.held = []
-    html = form_page()
-    page.route(daphne.url + "/form/", lambda route: route.fulfill(body=html, content_type="text/html"))
+    pages = {"/form/": form_page(), "/gallery/": form_page(GalleryForm), "/plain/": PLAIN_PAGE}
+    def serve(html):
+        return lambda route: route.fulfill(body=html, content_type="text/html")
+
+    for path, html in pages.items():
+        page.route(daphne.url + path, serve(html))
 
     def submitted(route):
         page.posted.append(route.request.post_data)
@@ -97,6 +112,32 @@ def jpeg() -> bytes:
 
 def choose(page, name, mime, data):
     page.set_input_files("input[data-realtime-uploads]", files=[{"name": name, "mimeType": mime, "buffer": data}])
+
+
+def test_several_photos_in_a_multiple_field_are_all_posted(page, daphne):
+    page.goto(daphne.url + "/gallery/")
+    page.set_input_files("input[data-realtime-uploads]", files=[
+        {"name": f"{i}.jpg", "mimeType": "image/jpeg", "buffer": jpeg()} for i in range(3)])
+    page.locator("li[data-state=ready]").nth(2).wait_for(timeout=TIMEOUT_MS)
+    page.wait_for_function("() => document.querySelector('input[name=photos]').value.split(',').length === 3")
+    page.click("form button:not([type=button])")
+    page.wait_for_url("**/submitted/")
+    items = urllib.parse.parse_qs(page.posted[0])["photos"][0].split(",")
+    assert len({item.split(":")[0] for item in items}) == 3
+    assert all(item.count(":") == 3 for item in items)  # <id>:<token>, the token itself <id>:<time>:<signature>
+
+
+def test_a_hand_written_input_gets_a_hidden_input_and_refuses_oversize_files_before_uploading(page, daphne):
+    page.goto(daphne.url + "/plain/")
+    requests = []
+    page.on("request", lambda request: requests.append(request.url))
+    choose(page, "big.jpg", "image/jpeg", jpeg())
+    row = page.locator("li[data-state=failed]")
+    row.wait_for(timeout=TIMEOUT_MS)
+    assert "larger than the 2 KB allowed" in row.text_content()
+    assert not [url for url in requests if "/api/uploads/" in url]
+    assert page.get_attribute("input[type=hidden]", "name") == "photo"
+    assert page.get_attribute("input[type=file]", "name") is None
 
 
 def test_a_chosen_photo_is_uploaded_and_its_id_and_token_posted_with_the_form(page, daphne):

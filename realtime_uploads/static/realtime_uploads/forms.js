@@ -21,7 +21,7 @@ export const messages = {
   uploading: (percent) => `Uploading ${percent} %`,
   processing: "Processing…",
   ready: "Ready",
-  tooLarge: (max) => `This file is larger than the ${mb(max)} allowed.`,
+  tooLarge: (max) => `This file is larger than the ${humanSize(max)} allowed.`,
   failed: (message) => `Not uploaded: ${message}`,
   wait: "Wait until the uploads have finished, then submit again.",
   cancel: (name) => `Cancel ${name}`,
@@ -31,8 +31,12 @@ export const messages = {
 
 const pendingByForm = new WeakMap(); // form -> uploads running in any of its fields
 
-function mb(bytes) {
-  return `${Math.round((bytes / 1048576) * 10) / 10} MB`;
+/** A size for people: "10 MB", "2 KB", "900 bytes" (binary units, one decimal at most). */
+export function humanSize(bytes) {
+  const round = (n) => Math.round(n * 10) / 10;
+  if (bytes >= 1048576) return `${round(bytes / 1048576)} MB`;
+  if (bytes >= 1024) return `${round(bytes / 1024)} KB`;
+  return `${bytes} bytes`;
 }
 
 function make(tag, props = {}, parent = null) {
