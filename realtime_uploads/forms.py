@@ -271,3 +271,16 @@ class UploadFormMixin:
         super().__init__(*args, **kwargs)
         if request is not None:
             bind_request(self, request)
+
+
+class UploadAdminMixin:
+    """Put before ``admin.ModelAdmin`` of a model with upload fields: its forms get the request bound."""
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form_class = super().get_form(request, obj, change=change, **kwargs)
+
+        def __init__(form, *args, **kw):  # noqa: N807 - the bound form's __init__
+            form_class.__init__(form, *args, **kw)
+            bind_request(form, request)
+
+        return type(form_class.__name__, (form_class,), {"__init__": __init__, "__module__": form_class.__module__})

@@ -103,3 +103,20 @@ def test_migrations_record_plain_django_fields():
     assert path == "django.db.models.ForeignKey"
     assert kwargs["to"] == "realtime_uploads.upload" and kwargs["related_name"] == "+"
     assert kwargs["on_delete"].__name__ == "PROTECT"
+
+
+def test_admin_with_the_mixin_takes_the_staff_members_own_upload(make_upload, admin_client, admin_user, alice):
+    """The admin builds forms without a request; UploadAdminMixin binds it, so the ownership check runs."""
+    mine = completed(make_upload(owner=admin_user))
+    page = admin_client.get("/admin/formsapp/profile/add/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert 'name="photo__file" data-realtime-uploads' in html and "realtime_uploads/forms.js" in html
+    answer = admin_client.post("/admin/formsapp/profile/add/", {"name": "Staff", "photo": str(mine.pk), "gallery": ""})
+    assert answer.status_code == 302, answer.content.decode()[-2000:]
+    assert Profile.objects.get(name="Staff").photo == mine
+    theirs = completed(make_upload(owner=alice))
+    answer = admin_client.post("/admin/formsapp/profile/add/", {"name": "Other", "photo": str(theirs.pk)})
+    assert answer.status_code == 200
+    assert "is not yours" in answer.content.decode()
+    assert not Profile.objects.filter(name="Other").exists()
