@@ -66,14 +66,15 @@ class UploadWidget(forms.Widget):
     Without JavaScript the file input stays a plain one (named ``<name>__file``)
     under a ``<noscript>`` note; a file sent that way is refused by the field
     with code ``needs_javascript``. ``attrs`` go on the file input (``accept``
-    defaults to ``ALLOWED_CONTENT_TYPES``). The list under the input shows only
+    defaults to ``ALLOWED_CONTENT_TYPES``); ``presign_url`` defaults to where
+    the API is mounted (``realtime_uploads:upload-create``). The list under the input shows only
     uploads the form has vouched for (initial or accepted), never names of ids
     someone merely posted.
     """
 
     template_name = "realtime_uploads/widgets/upload.html"
 
-    def __init__(self, attrs=None, *, multiple: bool = False, presign_url: str = "/api/uploads/"):
+    def __init__(self, attrs=None, *, multiple: bool = False, presign_url: str | None = None):
         super().__init__(attrs)
         self.multiple = multiple
         self.presign_url = presign_url
@@ -103,7 +104,7 @@ class UploadWidget(forms.Widget):
         widget = context["widget"]
         widget["file_name"] = name + FILE_SUFFIX
         widget["multiple"] = self.multiple
-        widget["presign_url"] = self.presign_url
+        widget["presign_url"] = self.presign_url or _presign_url()
         widget["attrs"].setdefault("accept", ",".join(uploads_settings.ALLOWED_CONTENT_TYPES))
         widget["max_size"] = uploads_settings.MAX_SIZE
         if value is NEEDS_JAVASCRIPT:
@@ -112,6 +113,16 @@ class UploadWidget(forms.Widget):
         widget["uploads"] = [_display(u) for u in Upload.objects.prefetch_related("variants").filter(pk__in=shown)
                              ] if shown else []
         return context
+
+
+def _presign_url() -> str:
+    """Where the API's presign endpoint is mounted (``realtime_uploads:upload-create``), else the default."""
+    from django.urls import NoReverseMatch, reverse
+
+    try:
+        return reverse("realtime_uploads:upload-create")
+    except NoReverseMatch:
+        return "/api/uploads/"
 
 
 class _NeedsJavascript(str):

@@ -227,6 +227,7 @@ def test_widget_renders_the_hidden_ids_and_the_enhanced_file_input(make_upload, 
     assert 'type="file" name="photo__file" data-realtime-uploads' in html
     assert 'id="id_photo"' in html and 'accept="image/jpeg,image/png,image/webp,image/gif"' in html
     assert "<noscript>" in html and "JavaScript is needed" in html
+    assert 'data-presign-url="/api/uploads/"' in html and 'data-max-size="10485760"' in html
     assert "cat.jpg" in html and f"variants/{upload.pk}/thumb.webp" in html
     assert " multiple" not in html
     assert 'multiple' in str(GalleryForm(request=request_as(alice))["photos"])
