@@ -20,7 +20,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.test import RequestFactory, override_settings
 from PIL import Image
 
-from realtime_uploads.forms import UploadField, UploadFormMixin
+from realtime_uploads.forms import UploadField, UploadFormMixin, UploadWidget
 from realtime_uploads.signing import check_subscribe_token
 
 from . import servers
@@ -78,6 +78,18 @@ PLAIN_PAGE = ('<!doctype html><html lang="en"><head><title>Plain</title><script 
               'data-max-size="2048"></label><button>Save</button></form></body></html>')
 
 
+KEPT, REFUSED = "11111111-1111-4111-8111-111111111111", "22222222-2222-4222-8222-222222222222"
+
+
+def rerendered_page() -> str:
+    """A gallery re-rendered after errors: the server lists the upload it accepted, not the one it refused."""
+    html = UploadWidget(multiple=True).render("photos", f"{KEPT}:kept-token,{REFUSED}:forged")
+    html = html.replace("data-realtime-uploads-list>", f'data-realtime-uploads-list><li data-upload-id="{KEPT}">'
+                        "<span>kept.jpg</span></li>")
+    return (f'<!doctype html><html lang="en"><head><title>Again</title>{UploadWidget().media}</head><body>'
+            f'<form method="post" action="/submitted/">{html}<button>Save</button></form></body></html>')
+
+
 @pytest.fixture
 def page(browser, daphne):
     context = browser.new_context()
@@ -86,7 +98,8 @@ def page(browser, daphne):
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.posted = []
     page.held = []
-    pages = {"/form/": form_page(), "/gallery/": form_page(GalleryForm), "/plain/": PLAIN_PAGE}
+    pages = {"/form/": form_page(), "/gallery/": form_page(GalleryForm), "/plain/": PLAIN_PAGE,
+             "/rerendered/": rerendered_page()}
     def serve(html):
         return lambda route: route.fulfill(body=html, content_type="text/html")
 
@@ -188,3 +201,12 @@ def test_without_javascript_the_input_is_a_plain_file_input_with_a_note(browser,
     assert page.get_attribute("input[type=file]", "name") == "photo__file"
     assert page.locator("noscript").count() == 1
     context.close()
+
+
+def test_a_rerendered_form_drops_ids_the_server_refused_and_lets_the_user_remove_the_rest(page, daphne):
+    page.goto(daphne.url + "/rerendered/")
+    page.wait_for_function("() => !document.querySelector('input[name=photos]').value.includes('forged')")
+    assert page.input_value("input[name=photos]") == f"{KEPT}:kept-token"
+    page.click("button[aria-label='Remove kept.jpg']")
+    assert page.input_value("input[name=photos]") == ""
+    assert page.locator("[data-upload-id]").count() == 0

@@ -71,9 +71,14 @@ export function enhance(input) {
       bubbles: true, detail: { value: hidden.value },
     }));
   };
+  // Keep only what the page shows: the server lists the uploads it accepted (or the form started with);
+  // an id it refused would otherwise ride along, unseen and unremovable, on every later submit.
+  const shown = new Set([...list.querySelectorAll("[data-upload-id]")].map((row) => row.dataset.uploadId));
   for (const item of hidden.value.split(",").filter(Boolean)) {
-    field.values.set(item.split(":")[0], item);
+    const key = item.split(":")[0];
+    if (shown.has(key)) field.values.set(key, item);
   }
+  if (hidden.value !== [...field.values.values()].join(",")) hidden.value = [...field.values.values()].join(",");
   const removable = (row, key, name) => {
     const button = make("button", { type: "button", textContent: "×" }, row);
     button.setAttribute("aria-label", messages.remove(name));
