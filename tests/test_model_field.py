@@ -120,3 +120,8 @@ def test_admin_with_the_mixin_takes_the_staff_members_own_upload(make_upload, ad
     assert answer.status_code == 200
     assert "is not yours" in answer.content.decode()
     assert not Profile.objects.filter(name="Other").exists()
+    # The change page lists the current upload (the admin's related-object wrapper would hide it).
+    profile = Profile.objects.get(name="Staff")
+    html = admin_client.get(f"/admin/formsapp/profile/{profile.pk}/change/").content.decode()
+    assert f'<li data-upload-id="{mine.pk}">' in html and "cat.jpg" in html
+    assert "add_id_photo" not in html
