@@ -31,11 +31,15 @@ from .widgets import NEEDS_JAVASCRIPT, UploadWidget, as_items, id_of, ids_of
 
 __all__ = ["UploadAdminMixin", "UploadField", "UploadFormMixin", "UploadWidget", "bind_request", "ids_of"]
 
+#: Default cap on the uploads one ``multiple`` field takes.
+MAX_UPLOADS = 100
+
 
 class UploadField(forms.Field):
     """Upload references in, :class:`Upload` instances out (a list of them with ``multiple=True``).
 
-    ``max_uploads`` caps how many (``multiple`` only); ``accept_tokens=False``
+    ``max_uploads`` caps how many (``multiple`` only; default :data:`MAX_UPLOADS`, counted before any
+    query, so a posted list of thousands costs nothing); ``accept_tokens=False``
     accepts only the signed-in owner's uploads. Raises ``ValidationError``
     with one of the codes in :attr:`default_error_messages`; raises
     ``ImproperlyConfigured`` if cleaned without a request (see the module doc).
@@ -57,7 +61,7 @@ class UploadField(forms.Field):
                             "needs JavaScript. Enable it and choose the file again.",
     }
 
-    def __init__(self, *, multiple: bool = False, max_uploads: int | None = None, accept_tokens: bool = True,
+    def __init__(self, *, multiple: bool = False, max_uploads: int = MAX_UPLOADS, accept_tokens: bool = True,
                  **kwargs):
         self.multiple = multiple
         self.max_uploads = max_uploads
@@ -93,7 +97,7 @@ class UploadField(forms.Field):
         count = len({raw for raw, _ in pairs})
         if not self.multiple and count > 1:
             raise ValidationError(self.error_messages["only_one"], code="only_one", params={"count": count})
-        if self.multiple and self.max_uploads is not None and count > self.max_uploads:
+        if self.multiple and count > self.max_uploads:
             raise ValidationError(self.error_messages["too_many"], code="too_many",
                                   params={"max": self.max_uploads, "count": count})
         uploads = self._resolve(pairs)

@@ -194,6 +194,16 @@ def test_multiple_caps_the_count(make_upload, alice):
     assert form.errors["photos"] == ["At most 3 uploads are accepted here, got 4."]
 
 
+def test_a_huge_list_of_ids_is_refused_before_any_query(alice, django_assert_num_queries):
+    class Unbounded(UploadFormMixin, forms.Form):
+        photos = UploadField(multiple=True)
+
+    form = Unbounded({"photos": ",".join(str(uuid.uuid4()) for _ in range(5000))}, request=request_as(alice))
+    with django_assert_num_queries(0):
+        assert codes(form, "photos") == ["too_many"]
+    assert form.errors["photos"] == ["At most 100 uploads are accepted here, got 5000."]
+
+
 def test_a_file_posted_without_javascript_is_refused_saying_so(alice):
     form = PhotoForm({"photo__file": "cat.jpg"}, request=request_as(alice))
     assert codes(form, "photo") == ["needs_javascript"]
