@@ -40,3 +40,5 @@ REALTIME_UPLOADS = {
     "CALLBACK_BACKOFF": 0.05,
     "CALLBACK_TIMEOUT": 5.0,
 }
+# A model with upload reference fields (tests/test_model_field.py).
+INSTALLED_APPS = [*INSTALLED_APPS, "tests.formsapp"]  # noqa: F405
