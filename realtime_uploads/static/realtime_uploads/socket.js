@@ -37,7 +37,8 @@ export function defaultSocketUrl() {
 /**
  * The shared connection. `state` is "closed" (nothing subscribed),
  * "connecting", "open", "reconnecting" or "polling"; every change calls
- * `cfg.onState(state, info)`.
+ * `cfg.onState(state, info)`, and so does every scheduled retry, with
+ * `info` = {attempt (1-based), delay (ms)}.
  */
 export class Connection {
   /**
@@ -93,8 +94,13 @@ export class Connection {
     if (!this.subs.size) this.idle();
   }
 
-  setState(state, info = {}) {
-    if (state === this.state) return;
+  /** Stop following everything; the socket closes. */
+  close() {
+    for (const id of [...this.subs.keys()]) this.unsubscribe(id);
+  }
+
+  setState(state, info = {}, always = false) {
+    if (state === this.state && !always) return;
     this.state = state;
     this.cfg.onState?.(state, info);
   }
@@ -205,7 +211,7 @@ export class Connection {
     this.drop();
     if (!this.subs.size || this.polling) return;
     const delay = backoff(this.cfg.reconnect, this.attempts++);
-    this.setState(this.everOpened ? "reconnecting" : "connecting", { delay });
+    this.setState(this.everOpened ? "reconnecting" : "connecting", { attempt: this.attempts, delay }, true);
     this.timers.retry = setTimeout(() => this.connect(), delay);
   }
 

@@ -214,7 +214,7 @@ export function createUploader(options = {}) {
     },
     /** Stop following every upload (their promises stay pending; cancel them first to end them). */
     close() {
-      for (const id of [...connection.subs.keys()]) connection.unsubscribe(id);
+      connection.close();
     },
   };
 }
