@@ -7,6 +7,7 @@ import { FakeServer, file, recorder, until } from "./fakes.mjs";
 
 test("upload() resolves with the completed event and aborting its signal fails with code aborted", async () => {
   const server = new FakeServer();
+  const realFetch = globalThis.fetch;
   globalThis.fetch = server.fetch; // the legacy API takes these from the page
   globalThis.WebSocket = server.WebSocket;
   globalThis.XMLHttpRequest = server.XMLHttpRequest;
@@ -28,6 +29,7 @@ test("upload() resolves with the completed event and aborting its signal fails w
     assert.equal(seen.at(-1).detail.error.code, "aborted");
     for (const ws of server.sockets) assert.equal(ws.url, "ws://app.test/ws/uploads/");
   } finally {
+    globalThis.fetch = realFetch;
     delete globalThis.WebSocket;
     delete globalThis.XMLHttpRequest;
   }
