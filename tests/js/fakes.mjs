@@ -54,7 +54,7 @@ export class FakeServer {
     this.maxSize = 10 * 1024 * 1024;
     this.socketMode = "open"; // "open" | "never" (handshake hangs) | "refuse" (closed at once)
     this.answerPings = true;
-    this.storageMode = "ok"; // "ok" | "network-error" | "network-error-once" | "403" | "hang"
+    this.storageMode = "ok"; // "ok" | "network-error" | "network-error-once" | "403" | "hang" | "lost-answer"
     this.autoProcess = true; // storage POST done -> processing, then completed
     this.waiters = new Set();
   }
@@ -203,11 +203,18 @@ export class FakeServer {
         if (failOnce) server.failedOnce = true;
         setTimeout(() => {
           if (this.aborted || mode === "hang") return;
+          const id = /uploads\/([^/]+)\//.exec(this.form.find(([k]) => k === "key")[1])[1];
           if (mode === "network-error" || failOnce) return this.onerror?.({});
+          if (mode === "lost-answer" && !server.storedOnce) {
+            // The bytes arrive and get processed, but the answer is lost on the way back.
+            server.storedOnce = true;
+            server.process(id);
+            return this.onerror?.({});
+          }
           this.upload.onprogress?.({ lengthComputable: true, loaded: 500, total: 1000 });
           this.upload.onprogress?.({ lengthComputable: true, loaded: 1000, total: 1000 });
           this.readyState = 4;
-          if (mode === "403") {
+          if (mode === "403" || mode === "lost-answer") {
             this.status = 403;
             this.responseText = "<Error><Code>AccessDenied</Code><Message>Policy expired</Message></Error>";
             return this.onload?.({});
@@ -215,7 +222,6 @@ export class FakeServer {
           this.status = 204;
           this.responseText = "";
           this.onload?.({});
-          const id = /uploads\/([^/]+)\//.exec(this.form.find(([k]) => k === "key")[1])[1];
           if (server.autoProcess) server.process(id);
         }, 1);
       }

@@ -47,3 +47,14 @@ test("a 4xx from storage is not retried and carries S3's code", async () => {
   await until(() => true);
   assert.equal(server.xhrs.length, 1);
 });
+
+test("a 4xx after a lost answer is left to the server's events (the first POST may have landed)", async () => {
+  const server = new FakeServer();
+  server.storageMode = "lost-answer"; // attempt 1 stored but seen as a network error; attempt 2: AccessDenied
+  server.autoProcess = false;
+  const uploader = createUploader(server.options());
+  const event = await uploader.upload(file()).promise;
+  assert.equal(event.status, "completed");
+  assert.equal(server.xhrs.length, 2);
+  assert.equal(server.xhrs[1].status, 403);
+});
