@@ -157,3 +157,16 @@ test("the storage POST carries no credentials and none of the app's headers", as
   assert.deepEqual(xhr.headers, {}, "no header of the app");
   assert.equal(xhr.url, "http://storage.test/bucket/");
 });
+
+test("a file cancelled while waiting for a slot is never POSTed", async () => {
+  const server = new FakeServer();
+  server.storageMode = "hang";
+  const uploader = createUploader(server.options({ concurrency: 1 }));
+  const [first, second] = uploader.uploadMany([file("a.jpg"), file("b.jpg")]);
+  await until(() => server.xhrs.length === 1 && second.id, 500, "the first POST");
+  second.cancel();
+  first.cancel();
+  await Promise.allSettled([first.promise, second.promise]);
+  await tick(10);
+  assert.equal(server.xhrs.length, 1);
+});
