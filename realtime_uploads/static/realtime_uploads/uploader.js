@@ -1,0 +1,220 @@
+// createUploader(): presign (one, or many in one batch request), follow each
+// upload on the one shared socket, POST the bytes to storage under a
+// concurrency limit, and report every stage as a DOM event and a promise.
+
+import { settings, sleep } from "./config.js";
+import { UploadError, uploadError } from "./errors.js";
+import { defaultTarget, dispatch } from "./events.js";
+import { checkLimits, csrfCookie, normaliseLimits, presignBatch, presignOne } from "./presign.js";
+import { Connection, defaultSocketUrl } from "./socket.js";
+import { postToStorage } from "./storage.js";
+
+// At most `n` tasks at once; the rest wait in order.
+function limiter(n) {
+  let active = 0;
+  const queue = [];
+  const next = () => {
+    if (active >= n || !queue.length) return;
+    active += 1;
+    const { task, resolve, reject } = queue.shift();
+    Promise.resolve()
+      .then(task)
+      .then(resolve, reject)
+      .finally(() => {
+        active -= 1;
+        next();
+      });
+  };
+  return (task) =>
+    new Promise((resolve, reject) => {
+      queue.push({ task, resolve, reject });
+      next();
+    });
+}
+
+/**
+ * Make an uploader: one shared socket, one concurrency limit, one event target.
+ * See index.d.ts for every option; times are milliseconds, sizes bytes.
+ * @param {object} [options]
+ * @returns {{upload: Function, uploadMany: Function, close: Function,
+ *   readonly state: string, readonly target: EventTarget}}
+ */
+export function createUploader(options = {}) {
+  const cfg = settings(options);
+  const target = options.target ?? defaultTarget();
+  const fetchFn = options.fetch ?? ((...args) => globalThis.fetch(...args));
+  const XHR = options.XMLHttpRequest ?? globalThis.XMLHttpRequest;
+  const table = options.messages;
+  const limits = normaliseLimits(options.limits);
+  const context = (file) => ({ file, limit: limits.maxSize, contentTypes: limits.contentTypes });
+  const connection = new Connection({
+    url: options.socketUrl ?? defaultSocketUrl(),
+    WebSocket: "WebSocket" in options ? options.WebSocket : globalThis.WebSocket,
+    fetch: fetchFn,
+    headers: options.headers,
+    reconnect: cfg.reconnect,
+    socketOpenTimeout: cfg.socketOpenTimeout,
+    pingInterval: cfg.pingInterval,
+    longPollWait: cfg.longPollWait,
+    messages: table,
+    onState: (state, info) => dispatch(target, "connection", { state, ...info }),
+  });
+  const slot = limiter(Math.max(1, cfg.concurrency));
+  const presignCtx = () => ({
+    fetch: fetchFn,
+    presignUrl: cfg.presignUrl,
+    batchUrl: cfg.batchUrl,
+    headers: options.headers,
+    csrfToken: options.csrfToken ?? csrfCookie(),
+    messages: table,
+    context,
+  });
+
+  function job(file, perCall = {}) {
+    const on = perCall.target ?? target;
+    const stop = new AbortController();
+    let id = null;
+    let settled = false;
+    let uploaded = false;
+    let unsubscribe = null;
+    let resolve;
+    let reject;
+    const promise = new Promise((res, rej) => ((resolve = res), (reject = rej)));
+    promise.catch(() => {}); // reported as an event too: a page listening to events only is not "unhandled"
+    const emit = (name, extra = {}) => dispatch(on, name, { id, file, ...extra });
+    const markUploaded = () => {
+      if (!uploaded) emit("uploaded");
+      uploaded = true;
+    };
+    const finish = (error, value) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(deadlineTimer);
+      perCall.signal?.removeEventListener("abort", cancel);
+      unsubscribe?.();
+      stop.abort();
+      if (!error) {
+        emit("completed", { event: value });
+        return resolve(value);
+      }
+      emit(error.code === "cancelled" ? "cancelled" : "failed", { error, event: error.event });
+      reject(error);
+    };
+    const cancel = () => finish(uploadError("cancelled", { context: context(file), messages: table }));
+    const deadline = perCall.deadline ?? cfg.deadline;
+    const late = () => finish(uploadError("timeout", { context: { ...context(file), seconds: deadline / 1000 }, messages: table }));
+    const deadlineTimer = deadline > 0 ? setTimeout(late, deadline) : 0;
+    if (perCall.signal?.aborted) queueMicrotask(cancel);
+    else perCall.signal?.addEventListener("abort", cancel, { once: true });
+
+    const onEvent = (event) => {
+      perCall.onEvent?.(event);
+      if (event.status === "processing") {
+        markUploaded(); // the processor has the object, whatever the XHR says yet
+        emit("processing", { event });
+      } else if (event.status === "completed") {
+        markUploaded();
+        finish(null, event);
+      } else if (event.status === "failed") {
+        const code = String(event.error?.code || "upload_failed");
+        finish(uploadError(code, { event, detail: event.error?.message ?? null, context: context(file), messages: table }));
+      } else if (event.status === "expired") {
+        finish(uploadError("expired", { event, context: context(file), messages: table }));
+      }
+    };
+
+    /** Limits, then the cancelable `before-upload`; false when the file goes no further. */
+    const prepare = () => {
+      const refused = checkLimits(file, limits, table);
+      if (refused) finish(refused);
+      else if (!emit("before-upload")) cancel();
+      return !settled;
+    };
+
+    /** Once presigned: the cancelable `presigned`, subscribe, POST the bytes. */
+    const run = async (answerPromise) => {
+      try {
+        const answer = await answerPromise;
+        if (settled) return;
+        id = answer.id;
+        if (!emit("presigned", { presign: answer })) return cancel();
+        // Subscribe first: the snapshot on subscribe means no event can be missed.
+        unsubscribe = connection.subscribe({
+          id,
+          token: answer.subscribe?.token,
+          statusUrl: answer.status_url,
+          onEvent,
+          onError: (error) => finish(error),
+        });
+        const stored = await slot(() =>
+          settled
+            ? { ambiguous: true }
+            : postToStorage(answer, file, {
+                XMLHttpRequest: XHR,
+                signal: stop.signal,
+                onProgress: (progress) => settled || uploaded || emit("progress", progress),
+                retries: cfg.storageRetries,
+                retry: cfg.storageRetry,
+                sleep,
+                context: context(file),
+                messages: table,
+              }),
+        );
+        if (!settled && !stored.ambiguous) markUploaded();
+      } catch (caught) {
+        if (settled) return;
+        const error = caught instanceof UploadError ? caught : uploadError("upload_failed", { cause: caught, detail: String(caught?.message ?? caught), messages: table });
+        finish(error);
+      }
+    };
+
+    const handle = {
+      file,
+      promise,
+      cancel,
+      get id() {
+        return id;
+      },
+    };
+    return { handle, prepare, run, signal: stop.signal };
+  }
+
+  /** Upload one file; see index.d.ts (UploadHandle). */
+  function upload(file, perCall = {}) {
+    const j = job(file, perCall);
+    if (j.prepare()) j.run(presignOne(file, presignCtx(), j.signal));
+    return j.handle;
+  }
+
+  /** Upload many files, presigned in batch requests of `batchSize`; one handle per file, same order. */
+  function uploadMany(files, perCall = {}) {
+    const jobs = Array.from(files, (file) => job(file, perCall));
+    const ready = jobs.filter((j) => j.prepare());
+    const size = Math.max(1, Math.min(cfg.batchSize, options.limits?.maxBatch ?? options.limits?.max_batch ?? Infinity));
+    for (let start = 0; start < ready.length; start += size) {
+      const chunk = ready.slice(start, start + size);
+      const results = presignBatch(chunk.map((j) => j.handle.file), presignCtx());
+      chunk.forEach((j, i) =>
+        j.run(results.then((r) => {
+          if (r[i].error) throw r[i].error;
+          return r[i].answer;
+        })),
+      );
+    }
+    return jobs.map((j) => j.handle);
+  }
+
+  return {
+    upload,
+    uploadMany,
+    target,
+    /** The shared connection's state: "closed", "connecting", "open", "reconnecting" or "polling". */
+    get state() {
+      return connection.state;
+    },
+    /** Stop following every upload (their promises stay pending; cancel them first to end them). */
+    close() {
+      connection.close();
+    },
+  };
+}

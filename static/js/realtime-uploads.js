@@ -1,1 +1,0 @@
-../../realtime_uploads/static/realtime_uploads/realtime-uploads.js
