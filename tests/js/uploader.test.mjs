@@ -170,3 +170,20 @@ test("a file cancelled while waiting for a slot is never POSTed", async () => {
   await tick(10);
   assert.equal(server.xhrs.length, 1);
 });
+
+test("follow() picks up an upload made before a reload: snapshot, then its push, on the shared socket", async () => {
+  const server = new FakeServer();
+  const uploader = createUploader(server.options());
+  const made = server.answer({ filename: "earlier.jpg", content_type: "image/jpeg", size: 10 });
+  server.push(made.id, "processing");
+  const seen = recorder(uploader.target, STAGES);
+  const handle = uploader.follow({ id: made.id, token: made.subscribe.token, filename: "earlier.jpg", status: "processing" });
+  assert.equal(handle.id, made.id);
+  await until(() => server.sockets[0]?.subscribed.has(made.id), 500, "subscribed");
+  server.push(made.id, "completed", { variants: [{ name: "thumb", url: "https://cdn.test/e.webp" }] });
+  const event = await handle.promise;
+  assert.equal(event.status, "completed");
+  assert.deepEqual(seen.map((s) => s.name), ["processing", "completed"]);
+  assert.equal(seen[1].detail.file.name, "earlier.jpg");
+  assert.equal(server.xhrs.length, 0, "nothing is sent to storage again");
+});

@@ -110,12 +110,24 @@ export interface UploadHandle {
   cancel(): void;
 }
 
+/** An item of `GET /api/uploads/`: the event plus what a client needs to follow it again. */
+export interface HistoryItem extends Partial<UploadEvent> {
+  id: string;
+  /** A fresh subscribe token. */
+  token: string;
+  filename?: string;
+  created_at?: string;
+  status_url?: string;
+}
+
 export type ConnectionState = "closed" | "connecting" | "open" | "reconnecting" | "polling";
 
 export interface Uploader {
   upload(file: File, options?: PerUploadOptions): UploadHandle;
   /** Presigns in batch requests, then uploads with the concurrency limit; one handle per file, same order. */
   uploadMany(files: Iterable<File> | ArrayLike<File>, options?: PerUploadOptions): UploadHandle[];
+  /** Follow an upload made earlier (an item of GET /api/uploads/, e.g. after a reload); same events and promise. */
+  follow(item: HistoryItem, options?: PerUploadOptions): UploadHandle;
   readonly state: ConnectionState;
   readonly target: EventTarget;
   close(): void;

@@ -168,6 +168,19 @@ export function createUploader(options = {}) {
       }
     };
 
+    /** An upload made earlier (a history item): only follow it, its bytes are the server's business. */
+    const watch = (item) => {
+      id = item.id;
+      uploaded = item.status !== "pending";
+      unsubscribe = connection.subscribe({
+        id,
+        token: item.token,
+        statusUrl: item.status_url ?? `${cfg.presignUrl}${id}/`,
+        onEvent,
+        onError: (error) => finish(error),
+      });
+    };
+
     const handle = {
       file,
       promise,
@@ -176,13 +189,24 @@ export function createUploader(options = {}) {
         return id;
       },
     };
-    return { handle, prepare, run, signal: stop.signal };
+    return { handle, prepare, run, watch, signal: stop.signal };
   }
 
   /** Upload one file; see index.d.ts (UploadHandle). */
   function upload(file, perCall = {}) {
     const j = job(file, perCall);
     if (j.prepare()) j.run(presignOne(file, presignCtx(), j.signal));
+    return j.handle;
+  }
+
+  /**
+   * Follow an upload made earlier, e.g. an item of `GET /api/uploads/` after a reload:
+   * `{id, token, filename?, status?, status_url?}`. Same events and promise as upload();
+   * `file` in the events is `{name: filename}`.
+   */
+  function follow(item, perCall = {}) {
+    const j = job({ name: item.filename ?? "", size: null }, perCall);
+    j.watch(item);
     return j.handle;
   }
 
@@ -207,6 +231,7 @@ export function createUploader(options = {}) {
   return {
     upload,
     uploadMany,
+    follow,
     target,
     /** The shared connection's state: "closed", "connecting", "open", "reconnecting" or "polling". */
     get state() {
