@@ -183,7 +183,7 @@ def big_png() -> bytes:
     return out.getvalue()
 
 
-def test_daphne_restarted_mid_processing_shows_reconnecting_then_completes(browser, tmp_path):  # noqa: F811
+def test_daphne_restarted_mid_processing_shows_reconnecting_then_completes(browser, tmp_path, axe_script):  # noqa: F811
     """One processor thread and big PNGs, so the kill lands while one is rendered and others wait;
     the same port and state come back and the sweep (LOCAL_RETRY_AFTER 2 s) finishes the work."""
     server = servers.Daphne(tmp_path, REALTIME_UPLOADS_LOCAL_PROCESSOR_THREADS="1",
@@ -195,8 +195,10 @@ def test_daphne_restarted_mid_processing_shows_reconnecting_then_completes(brows
         data = big_png()
         choose(page, *[(f"big-{i}.png", "image/png", data) for i in range(3)])
         page.locator(".card[data-status=processing]").nth(2).wait_for(timeout=TIMEOUT_MS)
+        assert axe_violations(page) == [], "processing rows"
         server.kill()
         page.locator("[data-role=connection]", has_text="Reconnecting").wait_for(timeout=TIMEOUT_MS)
+        assert axe_violations(page) == [], "reconnecting"
         screenshot(page, "demo-reconnecting")
         server.start(migrate=False)
         page.locator(".card[data-status=completed]").nth(2).wait_for(timeout=60_000)
