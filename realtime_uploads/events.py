@@ -4,8 +4,13 @@ Shape (README, "The event")::
 
     {"type": "upload.status", "id": "<uuid>", "status": "completed", "seq": 3,
      "original": {"width": 4000, "height": 3000, "format": "JPEG"} | None,
-     "variants": [{"name", "width", "height", "format", "size", "url"}],
+     "placeholder": "<base64 ThumbHash>" | None, "color": "#rrggbb" | None,
+     "variants": [{"name", "width", "height", "format", "size", "url", "animated",
+                   "formats": [{"format", "type", "size", "url"}, ...]}],
      "error": {"code", "message"} | None, "updated_at": "2026-11-22T10:00:00.123Z"}
+
+A variant's ``format``, ``size`` and ``url`` are its fallback file's, the last
+of ``formats`` (contract 0.2; a 0.1 client reads them as before).
 
 The same dict is the channel-layer message: its ``type`` ``upload.status``
 routes it to ``UploadConsumer.upload_status``.
@@ -35,6 +40,7 @@ from channels.layers import get_channel_layer
 from .backends import get_backend
 from .database import collecting_events
 from .models import Upload, Variant
+from .processing.formats import FORMAT_CONTENT_TYPES
 
 logger = logging.getLogger(__name__)
 
@@ -85,19 +91,31 @@ def upload_event(upload: Upload, variants: Iterable[Variant] | None = None) -> d
         "status": upload.status,
         "seq": upload.seq,
         "original": original,
-        "variants": [
-            {
-                "name": v.name,
-                "width": v.width,
-                "height": v.height,
-                "format": v.format,
-                "size": v.size,
-                "url": backend.variant_url(v.key),
-            }
-            for v in variants
-        ],
+        "placeholder": upload.placeholder or None,
+        "color": upload.color or None,
+        "variants": [variant_event(v, backend) for v in variants],
         "error": error,
         "updated_at": _timestamp(upload.updated_at),
+    }
+
+
+def variant_event(variant: Variant, backend) -> dict[str, Any]:
+    """One variant of the event: its fallback file's ``format``/``size``/``url`` and every file in ``formats``."""
+    files = [
+        {"format": f["format"], "type": FORMAT_CONTENT_TYPES.get(f["format"], "application/octet-stream"),
+         "size": f["size"], "url": backend.variant_url(f["key"])}
+        for f in variant.files()
+    ]
+    fallback = files[-1]
+    return {
+        "name": variant.name,
+        "width": variant.width,
+        "height": variant.height,
+        "format": fallback["format"],
+        "size": fallback["size"],
+        "url": fallback["url"],
+        "animated": variant.animated,
+        "formats": files,
     }
 
 

@@ -64,6 +64,10 @@ class Upload(models.Model):
     object_etag = models.CharField(
         max_length=128, blank=True, help_text="ETag of the object version being processed (first processing callback)."
     )
+    placeholder = models.CharField(
+        max_length=64, blank=True, help_text="ThumbHash of the image (base64), shown while a variant loads."
+    )
+    color = models.CharField(max_length=7, blank=True, help_text="Dominant colour, #rrggbb.")
     error_code = models.CharField(max_length=64, blank=True)
     error_message = models.CharField(max_length=500, blank=True)
     session_hash = models.CharField(
@@ -87,7 +91,12 @@ class Upload(models.Model):
 
 
 class Variant(models.Model):
-    """One rendered output of an upload (``size`` in bytes)."""
+    """One rendered size of an upload, in one or more formats.
+
+    ``key``, ``format`` and ``size`` (bytes) are the fallback file's, the last of
+    ``formats``: ``[{"format", "key", "size"}, ...]`` in order of preference
+    (empty on rows written before contract 0.2: the fallback is then the only file).
+    """
 
     upload = models.ForeignKey(Upload, on_delete=models.CASCADE, related_name="variants")
     name = models.CharField(max_length=64)
@@ -96,6 +105,8 @@ class Variant(models.Model):
     height = models.PositiveIntegerField()
     format = models.CharField(max_length=16)
     size = models.PositiveBigIntegerField()
+    animated = models.BooleanField(default=False)
+    formats = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["id"]
@@ -104,4 +115,11 @@ class Variant(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.name} {self.width}x{self.height} {self.format}"
+        return f"{self.name} {self.width}x{self.height} {'/'.join(self.file_formats())}"
+
+    def files(self) -> list[dict]:
+        """``[{"format", "key", "size"}, ...]``, the fallback last; the fallback alone for a 0.1 row."""
+        return list(self.formats) or [{"format": self.format, "key": self.key, "size": self.size}]
+
+    def file_formats(self) -> list[str]:
+        return [f["format"] for f in self.files()]

@@ -24,7 +24,7 @@ def upload_get(upload_id: uuid.UUID) -> Upload | None:
 
 #: What the event and the owner check read of an upload: a snapshot (:mod:`.snapshots`) loads nothing else.
 EVENT_FIELDS = ("id", "owner", "status", "seq", "original_width", "original_height", "original_format",
-                "error_code", "error_message", "updated_at")
+                "placeholder", "color", "error_code", "error_message", "updated_at")
 
 
 def upload_is_viewable(upload: Upload, *, user: Any, token: str | None) -> bool:

@@ -161,11 +161,15 @@ def upload_mark_completed(
     original: dict[str, Any] | None,
     variants: Sequence[dict[str, Any]],
     object_etag: str = "",
+    placeholder: str = "",
+    color: str = "",
 ) -> Transition:
-    """→ ``completed`` with the original's ``{width, height, format}`` and the variants.
+    """→ ``completed`` with the original's ``{width, height, format}``, the variants, and how it looks.
 
-    Each variant is ``{name, key, width, height, format, size}`` (pixels,
-    bytes). Raises UploadNotFound, IllegalTransition.
+    Each variant is ``{name, key, width, height, format, size, animated?,
+    formats?}`` (pixels, bytes; ``formats`` ``[{format, key, size}]`` with the
+    fallback, which key/format/size describe, last). ``placeholder`` is a base64
+    ThumbHash and ``color`` ``#rrggbb`` ("" for none). Raises UploadNotFound, IllegalTransition.
     """
     original = original or {}
     return _transition(
@@ -174,6 +178,8 @@ def upload_mark_completed(
         original_width=original.get("width"),
         original_height=original.get("height"),
         original_format=original.get("format", ""),
+        placeholder=placeholder,
+        color=color,
         variants=variants,
         object_etag=object_etag,
     )

@@ -106,11 +106,12 @@ def apply_if_legal(upload_id: uuid.UUID, to: str, *, object_etag: str, changes: 
 
 
 
-_VARIANT_FIELDS = ("upload", "name", "key", "width", "height", "format", "size")
+_VARIANT_FIELDS = ("upload", "name", "key", "width", "height", "format", "size", "animated", "formats")
 
 
 def insert_variants(upload: Upload, variants: list[dict[str, Any]]) -> list[Variant]:
-    """Store ``variants`` (``{name, key, width, height, format, size}``) of ``upload``; the rows, unsaved-looking.
+    """Store ``variants`` (``{name, key, width, height, format, size, animated?, formats?}``) of ``upload``;
+    the rows, unsaved-looking.
 
     The returned Variant instances carry every field but their primary key
     (the event does not use it). Raises IntegrityError for a duplicate name.

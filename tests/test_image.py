@@ -166,19 +166,26 @@ def test_png_text_chunks_are_not_copied():
 def test_embedded_icc_profile_is_converted_and_not_carried_over(source_format, monkeypatch):
     icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
     data = encode(Image.new("RGB", (60, 40), GREEN), source_format, icc_profile=icc)
-    calls, real = [], ImageCms.profileToProfile
+    built, applied = [], []
+    real_build, real_apply = ImageCms.buildTransform, ImageCms.applyTransform
 
-    def spy(*args, **kwargs):
-        calls.append(kwargs)
-        return real(*args, **kwargs)
+    def build(*args, **kwargs):
+        built.append(args[2:4])
+        return real_build(*args, **kwargs)
 
-    monkeypatch.setattr(ImageCms, "profileToProfile", spy)
+    def apply(image, transform, *args, **kwargs):
+        applied.append(image.size)
+        return real_apply(image, transform, *args, **kwargs)
+
+    monkeypatch.setattr(ImageCms, "buildTransform", build)
+    monkeypatch.setattr(ImageCms, "applyTransform", apply)
     specs = [VariantSpec(f, 30, 30, f) for f in sorted(OUTPUT_FORMATS)]
     for variant in render(data, *specs)[1]:
         im = reopen(variant)
         assert "icc_profile" not in im.info and b"ICC_PROFILE" not in variant.data
         assert close(im.convert("RGB").getpixel((15, 10)), GREEN)
-    assert calls == [{"outputMode": "RGB"}]  # one LittleCMS transform to sRGB, shared by all
+    assert built == [("RGB", "RGB")]  # one LittleCMS transform to sRGB, shared by all
+    assert applied == [(30, 20)] * len(specs)  # run on each rendering's pixels, never on the full image
 
 
 def test_unusable_icc_profile_falls_back_to_a_plain_conversion():
@@ -314,7 +321,7 @@ def test_large_jpeg_is_decoded_in_draft_mode_but_reports_its_full_size(orientati
     assert (original.width, original.height) == ((4000, 3000) if orientation == 1 else (3000, 4000))
     assert (variant.width, variant.height) == ((320, 240) if orientation == 1 else (240, 320))
     [decoded] = loads
-    assert decoded == (1000, 750)  # libjpeg scaled by 1/4: still >= 2x the variant on both axes
+    assert decoded == (500, 375)  # libjpeg scaled by 1/8: still at least the variant on both axes
 
 
 # --- refusals -------------------------------------------------------------------------------

@@ -109,10 +109,10 @@ def test_over_max_decode_bytes_is_refused_naming_the_limit(loads):  # noqa: F811
 
 def test_jpeg_over_the_bound_in_full_is_decoded_by_draft_under_it_into_correct_variants(loads):  # noqa: F811
     data = encode(quadrants(4000, 4000), "JPEG", quality=60)
-    limits = ImageLimits(max_decode_bytes=16 * MIB)  # full decode: 64 MB; at 1/4: 4 MB
+    limits = ImageLimits(max_decode_bytes=16 * MIB)  # full decode: 64 MB; at 1/8: 1 MB
     original, [variant] = render_variants(io.BytesIO(data), [THUMB], max_pixels=10**8, limits=limits)
     assert (original.width, original.height) == (4000, 4000)
-    assert loads == [(1000, 1000)]
+    assert loads == [(500, 500)]
     thumb = reopen(variant).convert("RGB")
     assert thumb.size == (320, 320)
     for (x, y), colour in (((80, 80), RED), ((240, 80), GREEN), ((80, 240), BLUE), ((240, 240), YELLOW)):

@@ -10,12 +10,18 @@ The body (README, "Callback")::
     {"id": "<uuid, the URL's>", "status": "processing" | "completed" | "failed",
      "object": {"size": int >= 0, "etag": str}?,
      "original": {"width": int >= 1, "height": int >= 1, "format": str}?,
-     "variants": [{"name", "key", "width", "height", "format", "size"}]?,
+     "variants": [{"name", "key", "width", "height", "format", "size",
+                   "animated": bool?, "formats": [{"format", "key", "size"}]?}]?,
+     "placeholder": <base64 ThumbHash, at most 64 characters>?, "color": "#rrggbb"?,
      "error": {"code": <a stable code>, "message": str}?}
 
 ``completed`` requires ``original`` and at least one variant, every key
-directly under ``<VARIANT_PREFIX><id>/``; ``failed`` requires ``error``.
-Unknown keys are ignored, so processors may send more than this version reads.
+directly under ``<VARIANT_PREFIX><id>/``; ``failed`` requires ``error``. A
+variant's ``formats`` (contract 0.2) lists its files in order of preference,
+1 to 4 different formats, and its own ``key``/``format``/``size`` must be the
+last of them (the fallback, what 0.1 clients read); without ``formats`` the
+variant is that one file. Unknown keys are ignored, so processors may send
+more than this version reads.
 """
 
 from __future__ import annotations
@@ -29,7 +35,10 @@ from ..processing.errors import ERROR_CODES
 
 STATUSES = ("processing", "completed", "failed")
 MAX_VARIANTS = 64
+MAX_FORMATS = 4
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_BASE64 = re.compile(r"[A-Za-z0-9+/]+={0,2}")
+_COLOR = re.compile(r"#[0-9a-f]{6}")
 
 
 class BodyError(Exception):
@@ -72,21 +81,49 @@ def _object(where: str, value: Any) -> dict[str, Any]:
     return value
 
 
+def _key(where: str, value: Any, prefix: str) -> str:
+    key = _str(where, value, 1024)
+    if not key.startswith(prefix) or ".." in key or "/" in key[len(prefix):] or key == prefix:
+        raise ValueError(f"Variant key {key!r} must lie directly under {prefix!r}.")
+    return key
+
+
+def _file(where: str, value: Any, prefix: str) -> dict[str, Any]:
+    value = _object(where, value)
+    return {"format": _str(f"{where}.format", value.get("format"), 16),
+            "key": _key(f"{where}.key", value.get("key"), prefix),
+            "size": _int(f"{where}.size", value.get("size"), 1)}
+
+
+def _formats(where: str, value: Any, prefix: str, fallback: dict[str, Any]) -> list[dict[str, Any]]:
+    if not isinstance(value, list) or not 1 <= len(value) <= MAX_FORMATS:
+        raise ValueError(f"{where} must be a list of 1 to {MAX_FORMATS} files.")
+    files = [_file(f"{where}[{i}]", item, prefix) for i, item in enumerate(value)]
+    if len({f["format"] for f in files}) != len(files) or len({f["key"] for f in files}) != len(files):
+        raise ValueError(f"{where} must not list a format or a key twice.")
+    if files[-1] != fallback:
+        raise ValueError(f"{where}: the last file (the fallback) must be the variant's own format, key and size.")
+    return files
+
+
 def _variant(index: int, value: Any, prefix: str) -> dict[str, Any]:
     where = f"variants[{index}]"
     value = _object(where, value)
     name = _str(f"{where}.name", value.get("name"), 64)
     if not _NAME.fullmatch(name):
         raise ValueError(f"{where}.name must be an identifier such as 'thumb', got {name!r}.")
-    key = _str(f"{where}.key", value.get("key"), 1024)
-    if not key.startswith(prefix) or ".." in key or "/" in key[len(prefix):] or key == prefix:
-        raise ValueError(f"Variant key {key!r} must lie directly under {prefix!r}.")
+    fallback = {"format": _str(f"{where}.format", value.get("format"), 16),
+                "key": _key(f"{where}.key", value.get("key"), prefix),
+                "size": _int(f"{where}.size", value.get("size"), 1)}
+    animated = value.get("animated", False)
+    if not isinstance(animated, bool):
+        raise ValueError(f"{where}.animated must be true or false, got {animated!r}.")
+    formats = _formats(f"{where}.formats", value["formats"], prefix, fallback) if "formats" in value else [fallback]
     return {
-        "name": name, "key": key,
+        "name": name, "key": fallback["key"],
         "width": _int(f"{where}.width", value.get("width"), 1),
         "height": _int(f"{where}.height", value.get("height"), 1),
-        "format": _str(f"{where}.format", value.get("format"), 16),
-        "size": _int(f"{where}.size", value.get("size"), 1),
+        "format": fallback["format"], "size": fallback["size"], "animated": animated, "formats": formats,
     }
 
 
@@ -136,6 +173,10 @@ def parse_callback(payload: Any, *, upload_id: uuid.UUID, variant_prefix: str) -
                                   f"{variant_prefix}{upload_id}/")
     if "error" in payload:
         data["error"] = _field(errors, "error", _parse_error, payload["error"])
+    if "placeholder" in payload:
+        data["placeholder"] = _field(errors, "placeholder", _parse_placeholder, payload["placeholder"])
+    if "color" in payload:
+        data["color"] = _field(errors, "color", _parse_color, payload["color"])
     if not errors:
         if status == "completed":
             if not data.get("original"):
@@ -169,6 +210,18 @@ def _parse_variants(value: Any, prefix: str) -> list[dict[str, Any]]:
     if len(set(names)) != len(names):
         raise ValueError("Variant names must be unique.")
     return variants
+
+
+def _parse_placeholder(value: Any) -> str:
+    if not isinstance(value, str) or len(value) > 64 or not _BASE64.fullmatch(value):
+        raise ValueError("placeholder must be a base64 ThumbHash of at most 64 characters.")
+    return value
+
+
+def _parse_color(value: Any) -> str:
+    if not isinstance(value, str) or not _COLOR.fullmatch(value):
+        raise ValueError(f"color must be a colour such as '#a1b2c3' (lower-case hex), got {value!r}.")
+    return value
 
 
 def _parse_error(value: Any) -> dict[str, str]:

@@ -59,7 +59,8 @@ def apply_callback(upload_id: uuid.UUID, data: dict[str, Any]) -> dict[str, Any]
         result = services.upload_mark_processing(upload_id=upload_id, object_etag=etag)
     elif data["status"] == "completed":
         result = services.upload_mark_completed(
-            upload_id=upload_id, original=data["original"], variants=data["variants"], object_etag=etag
+            upload_id=upload_id, original=data["original"], variants=data["variants"], object_etag=etag,
+            placeholder=data.get("placeholder", ""), color=data.get("color", ""),
         )
     else:
         result = services.upload_mark_failed(upload_id=upload_id, error_code=data["error"]["code"],

@@ -18,13 +18,14 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+from .animation import AnimationBudget
 from .callback import CallbackClient
-from .image import VariantSpec
 from .limits import ImageLimits
 from .pipeline import ProcessorConfig
 from .setting_kinds import Invalid, Variants
 from .settings_schema import DEFAULTS as ALL_DEFAULTS
 from .settings_schema import PROCESSOR_KEYS, SETTINGS, SettingError, check_value, validate
+from .variants import VariantSpec
 
 ENV_PREFIX = "REALTIME_UPLOADS_"
 
@@ -82,7 +83,7 @@ def settings_from_env(environ: Mapping[str, str]) -> dict[str, Any]:
 
 
 def variant_specs(variants: Mapping[str, Mapping[str, Any]]) -> tuple[VariantSpec, ...]:
-    """``{name: {width, height, format, quality?}}`` → VariantSpecs. Raises ConfigError naming the variable."""
+    """``{name: {width, height, format, quality?, animated?}}`` → VariantSpecs; ConfigError names the variable."""
     try:
         return Variants().check(variants)
     except Invalid as exc:
@@ -168,4 +169,8 @@ def build_config(values: Mapping[str, Any], *, secret: str) -> ProcessorConfig:
         ),
         bucket=values.get("BUCKET"),
         limits=ImageLimits.from_settings(values),
+        animation=AnimationBudget(
+            max_frames=values.get("MAX_ANIMATION_FRAMES", PROCESSOR_DEFAULTS["MAX_ANIMATION_FRAMES"]),
+            max_pixels=values.get("MAX_ANIMATION_PIXELS", PROCESSOR_DEFAULTS["MAX_ANIMATION_PIXELS"]),
+        ),
     )

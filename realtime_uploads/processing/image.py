@@ -1,18 +1,22 @@
 """Turn an uploaded file into web variants with Pillow (stdlib + Pillow, no Django).
 
 ``render_variants`` identifies the image from its bytes, refuses it with a stable
-:class:`ProcessingError` code, or returns one metadata-free rendering per :class:`VariantSpec`.
+:class:`ProcessingError` code, or returns one metadata-free rendering per :class:`VariantSpec`
+(each in every format the spec lists) and the original's size, format and placeholder.
+Encoding is :mod:`.encode`, colour :mod:`.colour`, animation :mod:`.animation`.
 """
 
-import contextlib
 import io
 import struct
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import BinaryIO
 
-from PIL import ExifTags, Image, ImageCms  # ImageCms imports without LittleCMS
+from PIL import ExifTags, Image
 
+from .animation import AnimationBudget, is_animated, render_frames
+from .colour import finish, prepare
+from .encode import encode_animation, encode_still
 from .errors import (
     CORRUPT_IMAGE,
     NOT_AN_IMAGE,
@@ -21,18 +25,17 @@ from .errors import (
     UNSUPPORTED_FORMAT,
     ProcessingError,
 )
+from .formats import (  # noqa: F401 - re-exported: the names callers and tests import from here
+    DEFAULT_ALLOWED_FORMATS,
+    FORMAT_CONTENT_TYPES,
+    FORMAT_EXTENSIONS,
+    OUTPUT_FORMATS,
+    enable_decoders,
+)
 from .limits import ImageLimits, check_aspect_ratio, check_decode_bytes, estimate_decode_bytes
+from .placeholder import placeholder
 from .sniff import sniff_format, webp_size
-
-FORMAT_CONTENT_TYPES = {
-    "JPEG": "image/jpeg",
-    "PNG": "image/png",
-    "WEBP": "image/webp",
-    "GIF": "image/gif",
-}
-FORMAT_EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif"}
-OUTPUT_FORMATS = frozenset({"JPEG", "PNG", "WEBP"})
-DEFAULT_ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF")
+from .variants import RenderedFile, RenderedVariant, VariantSpec  # noqa: F401 - re-exported
 
 _DECODE_ERRORS = (OSError, SyntaxError, ValueError, struct.error, EOFError, IndexError)
 _BOMB = (Image.DecompressionBombError, Image.DecompressionBombWarning)
@@ -46,58 +49,27 @@ _TRANSPOSE = {
     7: Image.Transpose.TRANSVERSE,
     8: Image.Transpose.ROTATE_90,
 }
-_DRAFT_GAP = 2.0  # JPEG is decoded at >= 2x the largest variant, as Image.thumbnail does
+# JPEG is decoded at the smallest of libjpeg's 1/1, 1/2, 1/4, 1/8 scales still at least the largest variant:
+# its scaled IDCT drops the frequencies the resize would drop anyway (PSNR against a full decode: README).
+_DRAFT_GAP = 1.0
 _REUSE_GAP = 2.0  # a rendered variant is reused as the source of one at most half its size
 _REDUCING_GAP = 3.0  # Image.resize: "indistinguishable from fair resampling" from 3.0 on
 
 
 @dataclass(frozen=True)
-class VariantSpec:
-    """Fit inside ``width`` x ``height`` pixels; ``quality`` 1..100 for JPEG/WEBP. ValueError."""
-
-    name: str
-    width: int
-    height: int
-    format: str
-    quality: int = 85
-
-    def __post_init__(self):
-        object.__setattr__(self, "format", str(self.format).upper())
-        if not self.name:
-            raise ValueError("A variant needs a non-empty name.")
-        if self.format not in OUTPUT_FORMATS:
-            raise ValueError(f"Variant {self.name!r}: format not in {sorted(OUTPUT_FORMATS)}.")
-        if self.width < 1 or self.height < 1:
-            raise ValueError(f"Variant {self.name!r}: width and height must be positive pixels.")
-        if not 1 <= self.quality <= 100:
-            raise ValueError(f"Variant {self.name!r}: quality must be in 1..100.")
-
-
-@dataclass(frozen=True)
 class OriginalInfo:
-    """The upload as displayed: pixels after EXIF orientation, format read from the bytes."""
+    """The upload as displayed: pixels after EXIF orientation, format read from the bytes.
+
+    ``placeholder`` (base64 ThumbHash) and ``color`` (``#rrggbb``) describe how it
+    looks, computed from the smallest variant (:mod:`.placeholder`); "" when no
+    variant was rendered. They are not compared: two renderings of one image are equal.
+    """
 
     width: int
     height: int
     format: str
-
-
-@dataclass(frozen=True)
-class RenderedVariant:
-    """One encoded variant; ``data`` is the whole file, ``size`` its length in bytes."""
-
-    name: str
-    width: int
-    height: int
-    format: str
-    content_type: str
-    extension: str
-    data: bytes
-
-    @property
-    def size(self) -> int:
-        """Length of ``data`` in bytes."""
-        return len(self.data)
+    placeholder: str = field(default="", compare=False)
+    color: str = field(default="", compare=False)
 
 
 def render_variants(
@@ -107,28 +79,38 @@ def render_variants(
     max_pixels: int,
     allowed_formats: Collection[str] = DEFAULT_ALLOWED_FORMATS,
     limits: ImageLimits = ImageLimits(),  # noqa: B008 - frozen, shared safely
+    animation: AnimationBudget = AnimationBudget(),  # noqa: B008 - frozen, shared safely
 ) -> tuple[OriginalInfo, list[RenderedVariant]]:
     """Decode ``source`` once; return its :class:`OriginalInfo` and ``specs`` rendered, in order.
 
     ``source`` is read from byte 0 (Pillow seeks there); an unseekable stream is read
     into memory. The format comes from the bytes, and only the Pillow plugins named in
-    ``allowed_formats`` parse it; a file none of them accepts is named from its magic
-    bytes (:mod:`.sniff`), never by another decoder. From the header alone, before
-    decoding, it is refused when over ``max_pixels`` (width x height, capped at
-    ``PIL.Image.MAX_IMAGE_PIXELS``, which is never changed), when one side is over
-    ``limits.max_aspect_ratio`` times the other, and when decoding it at the size it
-    will be decoded at (JPEG: libjpeg's 1/2, 1/4, 1/8 draft scaling, still >= 2x the
-    largest variant) is estimated to need over ``limits.max_decode_bytes``
-    (:func:`.limits.estimate_decode_bytes`). ``limits.cpu_seconds`` is not enforced
-    here (a decode is one C call no thread can interrupt): :func:`.sandbox.render_isolated`
-    enforces it. Variants are EXIF-oriented sRGB, never upscaled, aspect kept, with
-    no metadata at all (EXIF, ICC, XMP, comments, text chunks).
+    ``allowed_formats`` parse it (HEIF through pi-heif, AVIF through Pillow's libavif);
+    a file none of them accepts is named from its magic bytes (:mod:`.sniff`), never
+    by another decoder. From the header alone, before decoding, it is refused when over
+    ``max_pixels`` (width x height, capped at ``PIL.Image.MAX_IMAGE_PIXELS``, which is
+    never changed), when one side is over ``limits.max_aspect_ratio`` times the other,
+    and when decoding it at the size it will be decoded at (JPEG: libjpeg's 1/2, 1/4,
+    1/8 draft scaling, still at least the largest variant) is estimated to need over
+    ``limits.max_decode_bytes`` (:func:`.limits.estimate_decode_bytes`).
+    ``limits.cpu_seconds`` is not enforced here (a decode is one C call no thread can
+    interrupt): :func:`.sandbox.render_isolated` enforces it.
+
+    Variants are rendered largest first, each from the smallest rendering still at
+    least twice its size; EXIF orientation is applied to each rendering (resampling
+    commutes with it) and colour profiles converted to sRGB on each rendering
+    (:mod:`.colour`); never upscaled, aspect kept, no metadata at all (EXIF, ICC,
+    XMP, comments, text chunks). A spec with ``animated`` of an animated GIF/WebP
+    within ``animation``'s budget becomes an animated WebP (:mod:`.animation`).
+    The smallest rendering gives the placeholder and dominant colour of the result.
 
     Raises ProcessingError with code ``not_an_image``, ``unsupported_format`` (the
     message names the format found), ``too_many_pixels``, ``aspect_ratio``,
     ``too_large_to_decode`` (also when the decoder runs out of memory) or
-    ``corrupt_image``; ValueError for bad arguments.
+    ``corrupt_image``; ValueError for bad arguments; CodecMissing (a ValueError) when
+    a format's codec is not installed.
     """
+    enable_decoders([str(f).upper() for f in allowed_formats])
     allowed = _check_arguments(specs, max_pixels, allowed_formats)
     if not isinstance(limits, ImageLimits):
         raise ValueError(f"limits must be an ImageLimits, got {limits!r}.")
@@ -145,14 +127,13 @@ def render_variants(
         _check_size(stored, max_pixels, limits)
         fmt = "JPEG" if im.format == "MPO" else im.format  # MPO: a JPEG with extra frames
         # PNG's getexif() decodes the image when no eXIf chunk came before the pixels: ask only when known.
-        orientation = _orientation(im) if fmt == "JPEG" or "exif" in im.info else 1
+        orientation = _orientation(im) if fmt in ("JPEG", "AVIF") or "exif" in im.info else 1
         if fmt == "JPEG" and specs:
             _draft(im, stored, orientation, specs)
         decoded, mode = im.size, im.mode
-        converted = "transparency" in im.info or "icc_profile" in im.info
-        estimate = estimate_decode_bytes(decoded, mode, fmt, transposed=orientation in _TRANSPOSE,
-                                         converted=converted)
-        check_decode_bytes(estimate, stored, limits.max_decode_bytes)
+        converted = "transparency" in im.info or mode not in ("RGB", "RGBA", "L", "CMYK")
+        check_decode_bytes(estimate_decode_bytes(decoded, mode, fmt, converted=converted), stored,
+                           limits.max_decode_bytes)
         try:
             im.load()
         except MemoryError as exc:
@@ -161,14 +142,31 @@ def render_variants(
         except _DECODE_ERRORS as exc:
             message = f"The {fmt} image data is damaged or truncated ({exc})."
             raise ProcessingError(CORRUPT_IMAGE, message) from exc
-        if (late := _orientation(im)) != orientation:  # an eXIf chunk after the pixels: one more frame?
-            estimate = estimate_decode_bytes(decoded, mode, fmt, transposed=late in _TRANSPOSE, converted=converted)
-            check_decode_bytes(estimate, stored, limits.max_decode_bytes)
-            orientation = late
-        method = _TRANSPOSE.get(orientation)
-        picture = _normalise(im if method is None else im.transpose(method))
+        if fmt not in ("JPEG", "AVIF"):
+            orientation = _orientation(im) if "exif" in im.info else 1  # an eXIf chunk after the pixels
         original = OriginalInfo(*_oriented(stored, orientation), fmt)
-        return original, _render(picture, (original.width, original.height), specs)
+        picture, transform = prepare(im)
+        targets = [_fit((original.width, original.height), (s.width, s.height)) for s in specs]
+        rendered, smallest = _render(picture, transform, orientation, specs, targets)
+        animated = [i for i, s in enumerate(specs) if s.animated] if is_animated(im, fmt) else []
+        if animated:
+            _animate(im, specs, targets, animated, orientation, animation, limits, rendered)
+    if smallest is None:
+        return original, rendered
+    hash_, colour = placeholder(smallest)
+    return replace(original, placeholder=hash_, color=colour), rendered
+
+
+def _animate(im, specs, targets, indices, orientation, budget, limits, rendered) -> None:
+    """Replace the still renderings at ``indices`` by animated WebPs, when the animation fits the budget."""
+    chosen = [specs[i] for i in indices]
+    sizes = [_oriented(targets[i], orientation) for i in indices]
+    budget = replace(budget, max_bytes=min(budget.max_bytes, limits.max_decode_bytes))
+    animation = render_frames(im, chosen, sizes, _TRANSPOSE.get(orientation), budget)
+    if animation is None:
+        return
+    for i, spec in zip(indices, chosen, strict=True):
+        rendered[i] = encode_animation(animation.frames[spec.name], animation.durations, animation.loop, spec)
 
 
 def _check_size(size: tuple[int, int], max_pixels: int, limits: ImageLimits) -> None:
@@ -178,20 +176,28 @@ def _check_size(size: tuple[int, int], max_pixels: int, limits: ImageLimits) -> 
     check_aspect_ratio(size, limits.max_aspect_ratio)
 
 
-def _render(picture: Image.Image, size: tuple[int, int], specs) -> list[RenderedVariant]:
-    """Largest first, each from the smallest rendering still >= 2x it; returned in spec order."""
-    targets = [_fit(size, (s.width, s.height)) for s in specs]
-    rendered, pool = {}, [picture]
+def _render(picture: Image.Image, transform, orientation: int, specs, targets):
+    """Largest first, each from the smallest rendering still >= 2x it; returned in spec order, with the
+    smallest rendering (oriented, sRGB) for the placeholder, or None when there are no specs.
+
+    ``picture`` is in stored orientation and colour space; each rendering is resized there, then
+    oriented and converted to sRGB (``transform``), which costs its own pixels only.
+    """
+    transpose = _TRANSPOSE.get(orientation)
+    stored = [_oriented(t, orientation) for t in targets]
+    rendered, pool, smallest = {}, [picture], None
     for i in sorted(range(len(specs)), key=lambda i: targets[i][0] * targets[i][1], reverse=True):
-        (width, height), base = targets[i], picture
+        size, base = stored[i], picture
         for candidate in pool[1:]:
-            if candidate.width >= width * _REUSE_GAP and candidate.height >= height * _REUSE_GAP:
+            if candidate.width >= size[0] * _REUSE_GAP and candidate.height >= size[1] * _REUSE_GAP:
                 base = candidate
-        if base.size != targets[i]:
-            base = base.resize(targets[i], Image.Resampling.LANCZOS, reducing_gap=_REDUCING_GAP)
+        if base.size != size:
+            base = base.resize(size, Image.Resampling.LANCZOS, reducing_gap=_REDUCING_GAP)
         pool.append(base)
-        rendered[i] = _encode(base, specs[i])
-    return [rendered[i] for i in range(len(specs))]
+        shown = base.transpose(transpose) if transpose is not None else base
+        smallest = finish(shown, transform)
+        rendered[i] = encode_still(smallest, specs[i])
+    return [rendered[i] for i in range(len(specs))], smallest
 
 
 def _check_arguments(specs, max_pixels, allowed_formats) -> list[str]:
@@ -258,44 +264,3 @@ def _draft(im: Image.Image, stored: tuple[int, int], orientation: int, specs) ->
     targets = [_fit(_oriented(stored, orientation), (s.width, s.height)) for s in specs]
     need = _oriented((max(w for w, _ in targets), max(h for _, h in targets)), orientation)
     im.draft("RGB", (int(need[0] * _DRAFT_GAP), int(need[1] * _DRAFT_GAP)))
-
-
-def _normalise(im: Image.Image) -> Image.Image:
-    """An sRGB "RGB" or "RGBA" image with an empty ``info``, maybe ``im`` itself."""
-    alphas = im.info.get("transparency")
-    if im.mode == "P" and isinstance(alphas, bytes):
-        # PNG 3rd ed. 11.3.2.1: tRNS holds at most one alpha per palette entry; libpng ignores the
-        # excess as a benign error, Pillow's convert() raises "palette index out of range".
-        entries = min(256, len(im.getpalette() or ()) // 3)
-        if len(alphas) > entries:
-            im.info["transparency"] = alphas[:entries]
-    if im.mode.startswith("I;16"):  # 16-bit grey PNG: scale, as a plain convert() clips at 255
-        im = im.convert("I").point(lambda v: v / 257).convert("L")
-    mode = "RGBA" if im.has_transparency_data else "RGB"
-    if im.mode not in ("RGB", "RGBA", "CMYK", "L") or "transparency" in im.info:
-        im = im.convert(mode)  # palette, 1-bit, LA, colour-keyed ...: the modes LittleCMS lacks
-    out = None
-    if icc := im.info.get("icc_profile"):
-        with contextlib.suppress(Exception):  # no LittleCMS, a bad or unfit profile: convert()
-            profile, srgb = ImageCms.getOpenProfile(io.BytesIO(icc)), ImageCms.createProfile("sRGB")
-            out = ImageCms.profileToProfile(im, profile, srgb, outputMode=mode)
-    if out is None:  # no copy when the mode is right: the decoded file is used as it is
-        out = im if im.mode == mode else im.convert(mode)
-    if out.mode == "RGBA" and out.getextrema()[3][0] == 255:
-        out = out.convert("RGB")  # alpha present but fully opaque
-    out.info = {}
-    return out
-
-
-def _encode(image: Image.Image, spec: VariantSpec) -> RenderedVariant:
-    """Encode ``image`` as ``spec.format``, passing no metadata to the writer."""
-    if spec.format == "JPEG" and image.mode == "RGBA":
-        image = Image.alpha_composite(Image.new("RGBA", image.size, "white"), image).convert("RGB")
-    options = {
-        "JPEG": {"quality": spec.quality, "optimize": True, "progressive": True},
-        "WEBP": {"quality": spec.quality, "method": 4},
-    }.get(spec.format, {})
-    buffer = io.BytesIO()
-    image.save(buffer, spec.format, **options)
-    kind = FORMAT_CONTENT_TYPES[spec.format], FORMAT_EXTENSIONS[spec.format]
-    return RenderedVariant(spec.name, *image.size, spec.format, *kind, buffer.getvalue())

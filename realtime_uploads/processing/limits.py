@@ -22,8 +22,9 @@ DEFAULT_IMAGE_CPU_SECONDS = 10.0
 # Modes _normalise hands on unchanged; any other mode (or transparency, an ICC profile) costs a copy.
 _WORKING_MODES = ("RGB", "RGBA", "L", "CMYK")
 # Decoders that hold buffers of their own beside Pillow's image: libwebp's animation decoder keeps
-# two RGBA canvases (the current frame and the previous one) from the moment Pillow opens the file.
-_DECODER_FRAMES = {"WEBP": 3}
+# two RGBA canvases (the current frame and the previous one) from the moment Pillow opens the file;
+# libheif (pi-heif) and libavif decode to YUV planes, then to an RGB(A) buffer Pillow copies from.
+_DECODER_FRAMES = {"WEBP": 3, "HEIF": 3, "AVIF": 3}
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,8 @@ def estimate_decode_bytes(size: tuple[int, int], mode: str, fmt: str, *, transpo
 
     ``size`` and ``mode`` as the decoder will produce them (after a JPEG draft);
     ``fmt`` the Pillow format (WebP: libwebp's two RGBA canvases and Pillow's
-    copy, three frames); ``transposed`` when EXIF orientation turns
+    copy, three frames; HEIF and AVIF: the codec's planes and RGB buffer
+    beside Pillow's copy, three frames); ``transposed`` when EXIF orientation turns
     the frame (one more frame); ``converted`` when the mode, transparency or an
     ICC profile needs an sRGB RGB/RGBA copy (4 bytes a pixel), plus 8 bytes a
     pixel for 16-bit grey, scaled through 32-bit images. Variants are at

@@ -12,9 +12,11 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any, BinaryIO, Protocol
 
+from .animation import AnimationBudget
 from .callback import CallbackClient, CallbackError, CallbackRejected
 from .errors import INTERNAL_ERROR, STORAGE_ERROR, TOO_LARGE, ProcessingError
-from .image import FORMAT_CONTENT_TYPES, VariantSpec, render_variants
+from .formats import formats_for
+from .image import VariantSpec, render_variants
 from .keys import upload_id_from_key, variant_key
 from .limits import ImageLimits
 
@@ -94,11 +96,13 @@ class ProcessorConfig:
     #: :func:`.sandbox.isolation_available`; the Lambda handler does not: Lambda's timeout and memory
     #: size bound each invocation.
     isolate: bool = False
+    #: Frames, decoded pixels and bytes an animated variant may cost (MAX_ANIMATION_FRAMES, ...).
+    animation: AnimationBudget = AnimationBudget()  # noqa: RUF009 - frozen, shared safely
 
     @staticmethod
     def formats_for(content_types: Collection[str]) -> frozenset[str]:
-        """Pillow format names for the allowed MIME types (``image/jpeg`` → ``JPEG``)."""
-        return frozenset(fmt for fmt, ct in FORMAT_CONTENT_TYPES.items() if ct in content_types)
+        """Pillow format names for the allowed MIME types (``image/heic`` → ``HEIF``)."""
+        return formats_for(content_types)
 
 
 @dataclass(frozen=True)
@@ -223,7 +227,8 @@ def _report(uid: str, key: str, store: ObjectStore, config: ProcessorConfig, pay
 
 def _render(source: BinaryIO, config: ProcessorConfig):
     """render_variants in this process, or with ``config.isolate`` in a bounded child process."""
-    options = {"max_pixels": config.max_pixels, "allowed_formats": config.allowed_formats, "limits": config.limits}
+    options = {"max_pixels": config.max_pixels, "allowed_formats": config.allowed_formats, "limits": config.limits,
+               "animation": config.animation}
     if config.isolate:
         from .sandbox import render_isolated
 
@@ -232,23 +237,30 @@ def _render(source: BinaryIO, config: ProcessorConfig):
 
 
 def _render_and_store(uid: str, source: BinaryIO, store: ObjectStore, config: ProcessorConfig) -> dict[str, Any]:
+    """Render, store every file of every variant, and return the ``completed`` body (contract 0.2)."""
     original, rendered = _render(source, config)
     try:
         variants = []
         for variant in rendered:
-            vkey = variant_key(config.variant_prefix, uid, variant.name, variant.extension)
-            store.put(vkey, variant.data, content_type=variant.content_type,
-                      cache_control=VARIANT_CACHE_CONTROL)
+            files = []
+            for file in variant.files:
+                vkey = variant_key(config.variant_prefix, uid, variant.name, file.extension)
+                store.put(vkey, file.data, content_type=file.content_type, cache_control=VARIANT_CACHE_CONTROL)
+                files.append({"format": file.format, "key": vkey, "size": file.size})
             variants.append({
-                "name": variant.name, "key": vkey, "width": variant.width,
-                "height": variant.height, "format": variant.format, "size": variant.size,
+                "name": variant.name, "key": files[-1]["key"], "width": variant.width,
+                "height": variant.height, "format": files[-1]["format"], "size": files[-1]["size"],
+                "animated": variant.animated, "formats": files,
             })
     except StorageError as exc:
         if exc.retryable:
             raise
         raise ProcessingError(STORAGE_ERROR, f"Could not store the variants: {exc}") from exc
-    return {
+    body = {
         "status": "completed",
         "original": {"width": original.width, "height": original.height, "format": original.format},
         "variants": variants,
     }
+    if original.placeholder:
+        body.update(placeholder=original.placeholder, color=original.color)
+    return body

@@ -37,6 +37,7 @@ import traceback
 from collections.abc import Collection, Sequence
 from multiprocessing import forkserver, popen_forkserver, reduction, spawn, util
 
+from .animation import AnimationBudget
 from .errors import TIME_LIMIT, TOO_LARGE_TO_DECODE, ProcessingError
 from .image import DEFAULT_ALLOWED_FORMATS, OriginalInfo, RenderedVariant, VariantSpec, render_variants
 from .limits import MIB, ImageLimits
@@ -109,6 +110,7 @@ def render_isolated(
     max_pixels: int,
     allowed_formats: Collection[str] = DEFAULT_ALLOWED_FORMATS,
     limits: ImageLimits = ImageLimits(),  # noqa: B008 - frozen, shared safely
+    animation: AnimationBudget = AnimationBudget(),  # noqa: B008 - frozen, shared safely
 ) -> tuple[OriginalInfo, list[RenderedVariant]]:
     """:func:`~.image.render_variants` of ``data`` (the whole file) in a bounded child process.
 
@@ -128,7 +130,7 @@ def render_isolated(
     try:
         process.start()
         child.close()
-        parent.send((data, tuple(specs), max_pixels, tuple(allowed_formats), limits))
+        parent.send((data, tuple(specs), max_pixels, tuple(allowed_formats), limits, animation))
         if parent.poll(wall):
             reply = parent.recv()
         else:
@@ -171,11 +173,11 @@ def _child_main(conn) -> None:
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    data, specs, max_pixels, allowed_formats, limits = conn.recv()
+    data, specs, max_pixels, allowed_formats, limits, animation = conn.recv()
     _limit(limits)
     try:
         result = ("ok", render_variants(io.BytesIO(data), specs, max_pixels=max_pixels,
-                                        allowed_formats=allowed_formats, limits=limits))
+                                        allowed_formats=allowed_formats, limits=limits, animation=animation))
     except ProcessingError as exc:
         result = ("error", (exc.code, exc.message))
     except MemoryError:

@@ -18,7 +18,8 @@ from collections.abc import Collection, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from .image import FORMAT_CONTENT_TYPES, OUTPUT_FORMATS, VariantSpec
+from .formats import CONTENT_TYPE_FORMATS, OUTPUT_FORMATS, CodecMissing, check_output_format
+from .variants import VariantSpec
 
 KIB = 1024
 MIB = 1024 * KIB
@@ -181,7 +182,7 @@ class Optional(Kind):
 class ContentTypes(Kind):
     """A non-empty list of the content types the processor can decode; returned as a tuple."""
 
-    known = tuple(FORMAT_CONTENT_TYPES.values())
+    known = tuple(CONTENT_TYPE_FORMATS)
 
     def check(self, value):
         if (isinstance(value, (str, bytes)) or not isinstance(value, Collection) or not value
@@ -244,36 +245,68 @@ class Rate(Kind):
 
 
 class Variants(Kind):
-    """``{name: {width, height, format, quality?}}`` → a tuple of VariantSpec (accepted back as is)."""
+    """``{name: {width, height, format, quality?, animated?}}`` → a tuple of VariantSpec (accepted back as is).
+
+    ``format`` is one of :data:`~.formats.OUTPUT_FORMATS` or a list of them in order of
+    preference (the fallback last); ``quality`` one whole number 1..100 or ``{format: number}``.
+    """
+
+    keys = ("width", "height", "format", "quality", "animated")
 
     def check(self, value):
         if isinstance(value, tuple) and value and all(isinstance(v, VariantSpec) for v in value):
             return value
         if not isinstance(value, Mapping) or not value:
-            raise Invalid("must be a non-empty dict of name -> {'width', 'height', 'format'[, 'quality']}")
+            raise Invalid("must be a non-empty dict of name -> {'width', 'height', 'format'[, 'quality', 'animated']}")
         return tuple(self._spec(name, spec) for name, spec in value.items())
 
-    @staticmethod
-    def _spec(name, spec) -> VariantSpec:
+    @classmethod
+    def _spec(cls, name, spec) -> VariantSpec:
         where = f"[{name!r}]"
         if not isinstance(name, str) or not name.isidentifier():
             raise Invalid(f"{where}: variant names must be identifiers such as 'thumb'")
         if not isinstance(spec, Mapping):
             raise Invalid(f"{where} must be a dict")
-        unknown = set(spec) - {"width", "height", "format", "quality"}
+        unknown = set(spec) - set(cls.keys)
         if unknown:
             raise Invalid(f"{where} has unknown keys {sorted(unknown)}")
-        fmt = str(spec.get("format", "")).upper()
-        if fmt not in OUTPUT_FORMATS:
-            raise Invalid(f"{where}['format'] must be one of {sorted(OUTPUT_FORMATS)}")
-        for field, kind in (("width", Whole(1, unit="pixels")), ("height", Whole(1, unit="pixels")),
-                            ("quality", Whole(1, 100))):
+        formats = cls._formats(where, spec.get("format"))
+        for field in ("width", "height"):
             try:
-                kind.check(spec.get(field, 85 if field == "quality" else None))
+                Whole(1, unit="pixels").check(spec.get(field))
             except Invalid as exc:
                 raise Invalid(f"{where}[{field!r}] {exc}") from exc
-        return VariantSpec(name=name, width=spec["width"], height=spec["height"], format=fmt,
-                           quality=spec.get("quality", 85))
+        quality = spec.get("quality")
+        if quality is not None and not isinstance(quality, Mapping):
+            try:
+                Whole(1, 100).check(quality)
+            except Invalid as exc:
+                raise Invalid(f"{where}['quality'] {exc}, or a dict of format -> 1..100") from exc
+        if not isinstance(spec.get("animated", False), bool):
+            raise Invalid(f"{where}['animated'] must be True or False")
+        try:
+            return VariantSpec(name, spec["width"], spec["height"], formats, quality,
+                               animated=spec.get("animated", False))
+        except ValueError as exc:  # quality of an unknown format, animated without WEBP ...
+            raise Invalid(f"{where}: {str(exc).split(': ', 1)[-1].rstrip('.')}") from exc
+
+    @staticmethod
+    def _formats(where: str, value) -> tuple[str, ...]:
+        listed = [value] if isinstance(value, str) else value
+        if not isinstance(listed, (list, tuple)) or not listed or not all(isinstance(f, str) for f in listed):
+            raise Invalid(f"{where}['format'] must be one of {sorted(OUTPUT_FORMATS)} or a list of them, "
+                          "fallback last, such as ['AVIF', 'WEBP']")
+        formats = tuple(f.upper() for f in listed)
+        if bad := [f for f in formats if f not in OUTPUT_FORMATS]:
+            raise Invalid(f"{where}['format'] {bad[0]!r} is not one of {sorted(OUTPUT_FORMATS)}")
+        if len(set(formats)) != len(formats):
+            raise Invalid(f"{where}['format'] lists a format twice")
+        for fmt in formats:
+            try:
+                check_output_format(fmt)
+            except CodecMissing as exc:
+                raise Invalid(f"{where}['format'] {fmt}: {exc}") from exc
+        return formats
 
     def parse(self, raw):
         return json.loads(raw)

@@ -16,6 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .animation import DEFAULT_MAX_FRAMES
+from .animation import DEFAULT_MAX_PIXELS as DEFAULT_MAX_ANIMATION_PIXELS
 from .limits import DEFAULT_IMAGE_CPU_SECONDS, DEFAULT_MAX_ASPECT_RATIO, DEFAULT_MAX_DECODE_BYTES
 from .setting_kinds import (
     GIB,
@@ -83,7 +85,7 @@ SETTINGS: dict[str, Setting] = {
     "VARIANT_PREFIX": _S(Prefix(), "variants/", "variants at <VARIANT_PREFIX><id>/<name>.<ext>", **_P),
     "MAX_SIZE": _S(Whole(1, S3_POST_MAX_BYTES, "bytes"), 10 * MIB, "largest upload, bytes", **_P),
     "ALLOWED_CONTENT_TYPES": _S(ContentTypes(), ["image/jpeg", "image/png", "image/webp", "image/gif"],
-                                "accepted content types", **_P),
+                                "accepted content types (image/avif, image/heic, image/heif: opt in)", **_P),
     "MAX_PIXELS": _S(Whole(1, unit="pixels"), 50_000_000, "largest original, width x height", **_P),
     "MAX_ASPECT_RATIO": _S(Number(1.0), DEFAULT_MAX_ASPECT_RATIO,
                            "longest side / shortest side beyond which an image is refused", **_P),
@@ -97,9 +99,13 @@ SETTINGS: dict[str, Setting] = {
     "CALLBACK_TIMEOUT": _S(Number(0.0, "seconds"), 10.0, "seconds per callback attempt", **_P),
     "CALLBACK_BACKOFF": _S(Number(0.0, "seconds"), 0.5, "first backoff between attempts, seconds", **_P),
     "VARIANTS": _S(Variants(), {
-        "thumb": {"width": 320, "height": 320, "format": "WEBP", "quality": 80},
-        "large": {"width": 1280, "height": 1280, "format": "JPEG", "quality": 85},
-    }, "name -> {width, height, format, quality}", **_P),
+        "thumb": {"width": 320, "height": 320, "format": ["AVIF", "WEBP"], "quality": {"AVIF": 60, "WEBP": 80}},
+        "large": {"width": 1280, "height": 1280, "format": ["AVIF", "JPEG"], "quality": {"AVIF": 60, "JPEG": 85}},
+    }, "name -> {width, height, format (one or a list, fallback last), quality, animated}", **_P),
+    "MAX_ANIMATION_FRAMES": _S(Whole(1), DEFAULT_MAX_FRAMES,
+                               "frames an animated variant may have; more renders still", **_P),
+    "MAX_ANIMATION_PIXELS": _S(Whole(1, unit="pixels"), DEFAULT_MAX_ANIMATION_PIXELS,
+                               "frames x width x height an animation may decode; more renders still", **_P),
     # The web process.
     "MAX_BODY_SIZE": _S(Optional(Whole(1, unit="bytes")), None,
                         "largest request body, bytes; None: MAX_SIZE + 64 KiB"),

@@ -1,0 +1,96 @@
+"""Animated GIF and WebP originals rendered as animated WebP variants, within a budget (no Django).
+
+A variant asks for it with ``animated``; an original with one frame, or one
+over the budget, renders still (its first frame) like any other image. The
+budget, checked while frames are decoded, so a hostile file stops the
+animation at the frame that passes it instead of after decoding them all:
+
+- ``max_frames`` frames (``MAX_ANIMATION_FRAMES``);
+- ``max_pixels`` decoded pixels, frames x width x height of the original
+  (``MAX_ANIMATION_PIXELS``): the decoding time an animation may cost;
+- ``max_bytes`` of rendered frames held for the encoder, 4 bytes a pixel of
+  every animated variant (``MAX_DECODE_BYTES``).
+
+Frames are composited by Pillow's GIF and WebP decoders (each frame is the
+whole canvas as shown), EXIF-oriented like the still, resized with the
+same filter, and keep their durations (ms) and the loop count. Colour
+profiles of animated files are not applied (the frames are taken as sRGB).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from PIL import Image, ImageSequence
+
+from .formats import ANIMATED_INPUTS
+from .variants import VariantSpec
+
+DEFAULT_MAX_FRAMES = 200
+DEFAULT_MAX_PIXELS = 50_000_000
+_DEFAULT_DURATION = 100  # ms, what browsers show a GIF frame with no (or a zero) delay as, roughly
+
+
+@dataclass(frozen=True)
+class AnimationBudget:
+    """``max_frames`` frames, ``max_pixels`` decoded pixels in all, ``max_bytes`` bytes of rendered frames."""
+
+    max_frames: int = DEFAULT_MAX_FRAMES
+    max_pixels: int = DEFAULT_MAX_PIXELS
+    max_bytes: int = 256 * 1024 * 1024
+
+
+@dataclass
+class Animation:
+    """Rendered frames per variant name, the frame durations (ms) and the loop count (0: forever)."""
+
+    frames: dict[str, list[Image.Image]]
+    durations: list[int]
+    loop: int
+
+
+def is_animated(im: Image.Image, fmt: str) -> bool:
+    """True for a GIF or WebP with more than one frame (Pillow learns it from the second frame's header)."""
+    return fmt in ANIMATED_INPUTS and bool(getattr(im, "is_animated", False))
+
+
+def render_frames(im: Image.Image, specs: Sequence[VariantSpec], sizes: Sequence[tuple[int, int]],
+                  transpose: Image.Transpose | None, budget: AnimationBudget,
+                  resample=Image.Resampling.LANCZOS) -> Animation | None:
+    """Every frame of ``im`` resized to ``sizes`` (one per spec), or None when the budget is passed.
+
+    ``im`` is left at its first frame. Decoder errors in a later frame end the
+    animation (None: the still is rendered instead); they are not the upload's failure.
+    """
+    per_frame = im.width * im.height
+    frame_bytes = sum(w * h * 4 for w, h in sizes)
+    frames: dict[str, list[Image.Image]] = {spec.name: [] for spec in specs}
+    durations: list[int] = []
+    loop = int(im.info.get("loop", 0) or 0)
+    try:
+        for index, frame in enumerate(ImageSequence.Iterator(im)):
+            count = index + 1
+            if (count > budget.max_frames or count * per_frame > budget.max_pixels
+                    or count * frame_bytes > budget.max_bytes):
+                return None
+            duration = frame.info.get("duration") or _DEFAULT_DURATION
+            picture = frame.convert("RGBA")
+            if transpose is not None:
+                picture = picture.transpose(transpose)
+            for spec, size in zip(specs, sizes, strict=True):
+                rendered = picture if picture.size == size else picture.resize(size, resample, reducing_gap=3.0)
+                frames[spec.name].append(_opaque(rendered))
+            durations.append(int(duration))
+    except (OSError, ValueError, EOFError, SyntaxError):
+        return None
+    finally:
+        im.seek(0)
+    if len(durations) < 2:
+        return None
+    return Animation(frames, durations, loop)
+
+
+def _opaque(frame: Image.Image) -> Image.Image:
+    """RGB when every pixel is opaque (smaller WebP frames), else the RGBA frame."""
+    return frame.convert("RGB") if frame.getextrema()[3][0] == 255 else frame

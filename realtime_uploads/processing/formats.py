@@ -1,0 +1,92 @@
+"""Image formats: what each is called, which content types and extensions it has, which codecs we use.
+
+Pillow names formats (``JPEG``, ``WEBP``, ``AVIF``, ``HEIF``…); the contract
+uses the same names. AVIF is Pillow's own plugin (libavif, in Pillow's wheels
+since 11.3); HEIF/HEIC comes from pi-heif (pillow-heif's decoder-only build:
+libheif with libde265, no encoder), registered with Pillow only when
+``ALLOWED_CONTENT_TYPES`` allows HEIC, so nothing else in the process gains a
+HEIF decoder by importing this package. No Django import.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Collection
+
+from PIL import Image, features
+
+#: Pillow format -> the content type its variants are stored with (and the first one it is allowed under).
+FORMAT_CONTENT_TYPES = {
+    "JPEG": "image/jpeg",
+    "PNG": "image/png",
+    "WEBP": "image/webp",
+    "GIF": "image/gif",
+    "AVIF": "image/avif",
+    "HEIF": "image/heic",
+}
+#: Content type -> the Pillow format whose decoder may open it. ``image/heif`` is the container's type
+#: (RFC/IANA registration of ISO/IEC 23008-12), ``image/heic`` that of HEVC-coded HEIF, which iPhones send.
+CONTENT_TYPE_FORMATS = {
+    "image/jpeg": "JPEG",
+    "image/png": "PNG",
+    "image/webp": "WEBP",
+    "image/gif": "GIF",
+    "image/avif": "AVIF",
+    "image/heic": "HEIF",
+    "image/heif": "HEIF",
+}
+FORMAT_EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif", "AVIF": "avif", "HEIF": "heic"}
+#: Formats a variant may be rendered as.
+OUTPUT_FORMATS = frozenset({"JPEG", "PNG", "WEBP", "AVIF"})
+#: Quality (1..100) of a variant format when the variant gives none. AVIF's scale is libavif's through Pillow:
+#: 60 there is about JPEG 85 to the eye, at roughly half the bytes.
+DEFAULT_QUALITY = {"JPEG": 85, "WEBP": 80, "AVIF": 60, "PNG": 100}
+#: Formats that may hold several frames and may be rendered as an animated WebP.
+ANIMATED_INPUTS = frozenset({"GIF", "WEBP"})
+DEFAULT_ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF")
+
+_heif_lock = threading.Lock()
+_heif_registered = False
+
+
+class CodecMissing(ValueError):
+    """A format was asked for whose codec this installation lacks; the message says what to install."""
+
+
+def formats_for(content_types: Collection[str]) -> frozenset[str]:
+    """Pillow format names for the allowed MIME types (``image/heic`` → ``HEIF``); unknown types are ignored."""
+    return frozenset(CONTENT_TYPE_FORMATS[ct] for ct in content_types if ct in CONTENT_TYPE_FORMATS)
+
+
+def check_output_format(fmt: str) -> None:
+    """Raise CodecMissing when this Pillow cannot write ``fmt`` (AVIF needs Pillow >= 11.3 built with libavif)."""
+    if fmt == "AVIF" and not features.check("avif"):
+        raise CodecMissing("AVIF variants need Pillow 11.3 or newer built with libavif (PyPI's wheels are).")
+
+
+def enable_decoders(formats: Collection[str]) -> None:
+    """Make the Pillow plugins of ``formats`` openable: registers pi-heif's HEIF opener once, when asked for.
+
+    Raises CodecMissing for HEIF without pi-heif (``pip install pi-heif``) and AVIF without libavif.
+    Thumbnails, depth and auxiliary images of a HEIF are not read (fewer parsers on hostile bytes).
+    """
+    global _heif_registered
+    if "AVIF" in formats and not features.check("avif"):
+        raise CodecMissing("AVIF input needs Pillow 11.3 or newer built with libavif (PyPI's wheels are).")
+    if "HEIF" not in formats or _heif_registered:
+        return
+    with _heif_lock:
+        if _heif_registered:
+            return
+        try:
+            import pi_heif
+        except ImportError as exc:
+            raise CodecMissing("HEIC/HEIF input needs pi-heif: pip install pi-heif.") from exc
+        pi_heif.register_heif_opener(thumbnails=False, depth_images=False, aux_images=False)
+        Image.init()
+        _heif_registered = True
+
+
+def content_type(fmt: str) -> str:
+    """The content type a variant of ``fmt`` is stored and announced with (``<source type>``)."""
+    return FORMAT_CONTENT_TYPES[fmt]
