@@ -175,6 +175,9 @@ SPECTACULAR_SETTINGS = {"SWAGGER_UI_DIST": "SIDECAR", "SWAGGER_UI_FAVICON_HREF":
 # realtime_uploads.processing.config) overrides the demo values below.
 REALTIME_UPLOADS = {
     "CALLBACK_URL": f"http://127.0.0.1:{PORT}/api/uploads/{{id}}/callback/",
+    # The app's defaults plus the formats phones send (AVIF, HEIC/HEIF: opt-in, see the settings reference).
+    "ALLOWED_CONTENT_TYPES": ["image/jpeg", "image/png", "image/webp", "image/gif",
+                              "image/avif", "image/heic", "image/heif"],
     **settings_from_env(os.environ),
 }
 if "CALLBACK_SECRETS" not in REALTIME_UPLOADS:

@@ -8,6 +8,7 @@ own servers on their own PostgreSQL database in either pass).
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -29,6 +30,8 @@ TINY = {
                     {"sockets", "kb_per_socket", "idle_cpu_pct", "accept_per_s", "baseline_kb_per_socket"}),
     "presign": (["--requests", "40", "--baseline-requests", "2"], {"rps", "p50_ms", "baseline_rps"}),
     "end_to_end": (["--uploads", "6", "--concurrency", "2"], {"uploads", "lost", "p50_ms", "p99_ms"}),
+    "processing": (["--repeat", "1", "--memory-repeat", "1", "--photo", "800x600", "--screenshot", "640x400"],
+                   {"ms", "baseline_ms", "pyvips_ms", "psnr_db", "baseline_psnr_db", "peak_mb", "baseline_peak_mb"}),
 }
 
 
@@ -44,3 +47,6 @@ def test_benchmark_runs_and_ends_with_its_json_line(name):
     assert last["bench"] == name and keys <= set(last), last
     if name in ("burst", "end_to_end", "push_latency"):
         assert last.get("delivered", 1.0) == 1.0 and last.get("lost", 0) == 0, last
+    if name == "processing":  # pyvips_ms is null when pyvips does not import or lacks a saver
+        measured = {k: last[k] for k in keys if not (k == "pyvips_ms" and last[k] is None)}
+        assert all(isinstance(v, int | float) and math.isfinite(v) and v > 0 for v in measured.values()), last

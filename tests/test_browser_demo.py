@@ -7,6 +7,7 @@ wrong. Screenshots of each state are kept in ``test-artifacts/``.
 
 from __future__ import annotations
 
+import base64
 import io
 import os
 
@@ -105,18 +106,137 @@ def test_with_websockets_blocked_the_long_poll_fallback_completes(browser, daphn
 
 def test_limits_are_stated_before_choosing_and_an_oversized_file_is_refused_without_a_request(page):
     limits = page.locator("[data-role=limits]").inner_text()
-    assert "JPEG, PNG, WebP or GIF" in limits and "up to 10 MB" in limits, limits
-    assert page.locator("[data-role=file-input]").get_attribute("accept") == "image/jpeg,image/png,image/webp,image/gif"
+    assert "up to 10 MB" in limits, limits
+    for name in ("JPEG", "PNG", "WebP", "GIF", "AVIF", "HEIC", "HEIF"):  # the demo opts in to AVIF, HEIC and HEIF
+        assert name in limits, (name, limits)
+    accept = page.locator("[data-role=file-input]").get_attribute("accept").split(",")
+    # The types, and the extensions of those some pickers do not map (an iPhone's .HEIC greyed out otherwise).
+    assert {"image/jpeg", "image/png", "image/webp", "image/gif", "image/avif", "image/heic", "image/heif",
+            ".avif", ".heic", ".heif"} == set(accept), accept
     requests: list[str] = []
     page.on("request", lambda request: "/api/" in request.url and requests.append(request.url))
     choose(page, ("huge.jpg", "image/jpeg", b"\xff\xd8\xff" + b"\0" * (11 * 1024 * 1024)))
     words = page.locator(".card[data-status=failed] [data-role=status]").first.inner_text()
     assert words == "This file is too big (the limit is 10 MB).", words
-    choose(page, ("phone.heic", "image/heic", b"\0\0\0\x18ftypheic" + b"\0" * 100))
+    choose(page, ("scan.tif", "image/tiff", b"II*\0\x08\0\0\0" + b"\0" * 100))
+    page.locator(".card[data-status=failed]").nth(1).wait_for(timeout=TIMEOUT_MS)
     words = page.locator(".card[data-status=failed] [data-role=status]").first.inner_text()
-    assert "not accepted" in words and "JPEG" in words, words
+    assert "not accepted" in words and "JPEG" in words and "HEIC" in words, words
     assert requests == []
     screenshot(page, "demo-refused-before-upload")
+
+
+def heic_photo(width=900, height=600) -> bytes:
+    """A real HEIC (pillow-heif's encoder, a test-only dependency), as an iPhone sends it."""
+    pillow_heif = pytest.importorskip("pillow_heif")
+    image = Image.open(io.BytesIO(photo(width, height)))
+    heif = pillow_heif.from_pillow(image)
+    buffer = io.BytesIO()
+    heif.save(buffer, quality=80)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(("name", "browser_type"), [("IMG_0001.HEIC", ""),
+                                                    # No extension either (a share sheet's name): only the bytes tell.
+                                                    ("shared-photo", "application/octet-stream")])
+def test_a_heic_photo_with_no_type_is_sniffed_presigned_as_heic_and_completes(page, name, browser_type):
+    """Browsers give a phone's HEIC "" or application/octet-stream: the client reads its bytes, asks for image/heic."""
+    presigns: list[dict] = []
+    page.on("request", lambda request: request.url.endswith("/api/uploads/batch/")
+            and presigns.append(request.post_data_json))
+    data = heic_photo()
+    assert data[4:12] == b"ftypheic", data[:16]
+    page.evaluate("""() => document.addEventListener("realtime-uploads:before-upload",
+        (e) => { window.seenTypes = [e.detail.file.type, e.detail.contentType]; })""")
+    # Made in the page: Playwright's file chooser would fill an empty type in from the name.
+    page.evaluate("""([name, type, b64]) => {
+        const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+        const chosen = new DataTransfer();
+        chosen.items.add(new File([bytes], name, {type}));
+        const input = document.querySelector("[data-role=file-input]");
+        input.files = chosen.files;
+        input.dispatchEvent(new Event("change"));
+    }""", [name, browser_type, base64.b64encode(data).decode()])
+    card = page.locator(".card").first
+    card.locator("img[data-variant=thumb]").wait_for(timeout=TIMEOUT_MS)
+    assert card.get_attribute("data-status") == "completed", card.locator("[data-role=status]").inner_text()
+    assert presigns and presigns[0]["files"][0]["content_type"] == "image/heic", presigns
+    assert page.evaluate("window.seenTypes") == [browser_type, "image/heic"]
+    thumb = card.locator("img[data-variant=thumb]")
+    thumb.evaluate("img => img.decode()")
+    assert thumb.evaluate("img => img.naturalWidth") == 320
+    screenshot(page, "demo-heic")
+
+
+def test_the_thumbnail_is_a_picture_whose_avif_source_chromium_chooses(page):
+    choose(page, ("garden.jpg", "image/jpeg", photo()))
+    card = page.locator(".card").first
+    thumb = card.locator("picture img[data-variant=thumb]")
+    thumb.wait_for(timeout=TIMEOUT_MS)
+    thumb.evaluate("img => img.decode()")
+    source = card.locator("picture source")
+    assert source.count() == 1, card.locator("picture").evaluate("p => p.outerHTML")
+    assert source.get_attribute("type") == "image/avif"
+    assert source.get_attribute("srcset").endswith("/thumb.avif 320w"), source.get_attribute("srcset")
+    assert thumb.evaluate("img => img.currentSrc").endswith("/thumb.avif")
+    assert thumb.evaluate("img => img.naturalWidth") == 320
+    # The fallback (what a browser without AVIF loads) is the thumb's WebP, at its own size.
+    assert thumb.get_attribute("src").endswith("/thumb.webp")
+    assert thumb.get_attribute("srcset") == thumb.get_attribute("src") + " 320w"
+    assert (thumb.get_attribute("width"), thumb.get_attribute("height")) == ("320", "240")
+    assert thumb.get_attribute("alt") == "garden.jpg, 320 × 240 preview"
+    link = card.locator("a[data-variant=large]")
+    assert link.get_attribute("href").endswith("/large.jpg"), link.get_attribute("href")
+
+
+def test_the_placeholder_and_colour_show_before_the_variant_arrives(page):
+    """Variant files are held back (Playwright routing) until the placeholder has been looked at."""
+    held: list = []
+    release = {"now": False}
+
+    def hold(route):
+        if release["now"]:
+            route.continue_()
+        else:
+            held.append(route)
+
+    page.route("**/variants/**", hold)
+    choose(page, ("sunset.jpg", "image/jpeg", photo()))
+    card = page.locator(".card[data-status=completed]").first
+    thumb = card.locator("img[data-variant=thumb]")
+    thumb.wait_for(timeout=TIMEOUT_MS)
+    upload_id = card.get_attribute("data-upload-id")
+    # What the server sent (the history item is the event), and the placeholder the client makes of it.
+    expected = page.evaluate("""async (id) => {
+        const item = (await (await fetch("/api/uploads/?limit=20")).json()).results.find((i) => i.id === id);
+        const client = await import("/static/realtime_uploads/index.js");
+        return {color: item.color, url: client.placeholderURL(item), placeholder: item.placeholder};
+    }""", upload_id)
+    assert expected["placeholder"] and expected["url"].startswith("data:image/png;base64,"), expected
+    for _ in range(100):  # the thumb's request starts once the <picture> is laid out; routes run while we wait
+        if held:
+            break
+        page.wait_for_timeout(50)
+    assert held, "the variant request was not held"
+    shown = thumb.evaluate("""img => ({complete: img.complete, state: img.dataset.placeholder,
+        background: img.style.backgroundImage, colour: getComputedStyle(img).backgroundColor})""")
+    assert shown["complete"] is False, shown
+    assert shown["state"] == "shown", shown
+    assert expected["url"] in shown["background"], shown
+    rgb = tuple(int(expected["color"][i:i + 2], 16) for i in (1, 3, 5))
+    assert shown["colour"] == f"rgb({rgb[0]}, {rgb[1]}, {rgb[2]})", (shown, expected["color"])
+    # The placeholder really is an image (a ~32 px PNG), not just a string.
+    size = page.evaluate("""async (url) => { const i = new Image(); i.src = url; await i.decode();
+        return [i.naturalWidth, i.naturalHeight]; }""", expected["url"])
+    assert max(size) == 32 and min(size) > 0, size
+    screenshot(page, "demo-placeholder")
+    release["now"] = True
+    for route in held:
+        route.continue_()
+    card.locator("img[data-variant=thumb][data-placeholder=done]").wait_for(timeout=TIMEOUT_MS)
+    after = thumb.evaluate("img => ({state: img.dataset.placeholder, background: img.style.backgroundImage, "
+                           "width: img.naturalWidth})")
+    assert after == {"state": "done", "background": "", "width": 320}, after
 
 
 def axe_violations(page) -> list[dict]:

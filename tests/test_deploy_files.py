@@ -121,14 +121,30 @@ def test_bucket_is_private_with_cors_notification_and_unprocessed_expiry(templat
     assert params["MaxSize"]["Default"] == PROCESSOR_DEFAULTS["MAX_SIZE"]
 
 
-def test_lambda_build_packages_the_processor_and_pillow_without_django(tmp_path):
+def test_lambda_build_packages_the_processor_pillow_and_pi_heif_without_django(tmp_path):
     subprocess.run(["make", "-s", "build-ProcessorFunction", f"ARTIFACTS_DIR={tmp_path}", "LAMBDA_PIP_PLATFORM=",
                     f"PYTHON={sys.executable}"], cwd=ROOT, check=True)
     names = {p.name for p in tmp_path.iterdir()}
-    assert {"realtime_uploads", "PIL"} <= names
-    assert not {"django", "rest_framework", "channels", "tests"} & names
+    assert {"realtime_uploads", "PIL", "pi_heif"} <= names
+    assert not {"django", "rest_framework", "channels", "tests", "pillow_heif"} & names
     assert (tmp_path / "realtime_uploads/processing/lambda_handler.py").exists()
     assert sorted(p.name for p in (tmp_path / "realtime_uploads").glob("*.py")) == ["__init__.py", "signing.py"]
+    # AWS Lambda allows 250 MB unzipped (docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html)
+    size = sum(p.stat().st_size for p in tmp_path.rglob("*") if p.is_file())
+    assert size < 100 * 1024 * 1024, f"the Lambda package is {size / 2**20:.0f} MB"
+    # The package alone (no site-packages: -S) turns an iPhone HEIC into AVIF and JPEG variants.
+    from .images import iphone_heic
+
+    (tmp_path / "photo.heic").write_bytes(iphone_heic())
+    script = ("import io, sys; sys.path.insert(0, sys.argv[1]);"
+              "from realtime_uploads.processing.image import VariantSpec, render_variants;"
+              "o, [v] = render_variants(open(sys.argv[2], 'rb'), [VariantSpec('t', 64, 64, ['AVIF', 'JPEG'])],"
+              " max_pixels=10**7, allowed_formats=['HEIF']);"
+              "print(o.format, o.width, o.height, *[f.format for f in v.files], bool(o.placeholder))")
+    result = subprocess.run([sys.executable, "-S", "-c", script, str(tmp_path), str(tmp_path / "photo.heic")],
+                            capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.split() == ["HEIF", "400", "200", "AVIF", "JPEG", "True"]
 
 
 @pytest.fixture(scope="module")

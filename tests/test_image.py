@@ -309,7 +309,8 @@ def test_smaller_variants_are_resized_from_larger_renderings(monkeypatch):
     monkeypatch.setattr(Image.Image, "resize", spy)
     data = encode(quadrants(2000, 1000), "PNG")
     render(data, VariantSpec("s", 100, 100, "PNG"), VariantSpec("l", 800, 800, "PNG"))
-    assert resized == [((2000, 1000), (800, 400)), ((800, 400), (100, 50))]
+    # ... and the placeholder from the smallest rendering (box-filtered to 32 px for its ThumbHash)
+    assert resized == [((2000, 1000), (800, 400)), ((800, 400), (100, 50)), ((100, 50), (32, 16))]
 
 
 @pytest.mark.parametrize("orientation", [1, 6])

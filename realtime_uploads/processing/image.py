@@ -34,6 +34,7 @@ from .formats import (  # noqa: F401 - re-exported: the names callers and tests 
 )
 from .limits import ImageLimits, check_aspect_ratio, check_decode_bytes, estimate_decode_bytes
 from .placeholder import placeholder
+from .resample import resize
 from .sniff import sniff_format, webp_size
 from .variants import RenderedFile, RenderedVariant, VariantSpec  # noqa: F401 - re-exported
 
@@ -53,7 +54,6 @@ _TRANSPOSE = {
 # its scaled IDCT drops the frequencies the resize would drop anyway (PSNR against a full decode: README).
 _DRAFT_GAP = 1.0
 _REUSE_GAP = 2.0  # a rendered variant is reused as the source of one at most half its size
-_REDUCING_GAP = 3.0  # Image.resize: "indistinguishable from fair resampling" from 3.0 on
 
 
 @dataclass(frozen=True)
@@ -123,50 +123,61 @@ def render_variants(
         check_decode_bytes(estimate_decode_bytes(canvas, "RGBA", "WEBP"), canvas, limits.max_decode_bytes)
     source.seek(0)
     with _open(source, allowed, max_pixels) as im:
-        stored = im.size
-        _check_size(stored, max_pixels, limits)
-        fmt = "JPEG" if im.format == "MPO" else im.format  # MPO: a JPEG with extra frames
-        # PNG's getexif() decodes the image when no eXIf chunk came before the pixels: ask only when known.
-        orientation = _orientation(im) if fmt in ("JPEG", "AVIF") or "exif" in im.info else 1
-        if fmt == "JPEG" and specs:
-            _draft(im, stored, orientation, specs)
-        decoded, mode = im.size, im.mode
-        converted = "transparency" in im.info or mode not in ("RGB", "RGBA", "L", "CMYK")
-        check_decode_bytes(estimate_decode_bytes(decoded, mode, fmt, converted=converted), stored,
-                           limits.max_decode_bytes)
-        try:
-            im.load()
-        except MemoryError as exc:
-            message = f"The {fmt} decoder ran out of memory on this {stored[0]}x{stored[1]} image."
-            raise ProcessingError(TOO_LARGE_TO_DECODE, message) from exc
-        except _DECODE_ERRORS as exc:
-            message = f"The {fmt} image data is damaged or truncated ({exc})."
-            raise ProcessingError(CORRUPT_IMAGE, message) from exc
-        if fmt not in ("JPEG", "AVIF"):
-            orientation = _orientation(im) if "exif" in im.info else 1  # an eXIf chunk after the pixels
-        original = OriginalInfo(*_oriented(stored, orientation), fmt)
-        picture, transform = prepare(im)
+        original, orientation, picture, transform = _decode(im, specs, max_pixels, limits)
         targets = [_fit((original.width, original.height), (s.width, s.height)) for s in specs]
-        rendered, smallest = _render(picture, transform, orientation, specs, targets)
-        animated = [i for i, s in enumerate(specs) if s.animated] if is_animated(im, fmt) else []
-        if animated:
-            _animate(im, specs, targets, animated, orientation, animation, limits, rendered)
-    if smallest is None:
+        pixels = _resize_all(picture, transform, orientation, targets)
+        del picture
+        moving = [i for i, s in enumerate(specs) if s.animated] if is_animated(im, original.format) else []
+        frames = _frames(im, specs, targets, moving, orientation, animation, limits) if moving else None
+        if all(p is not im for p in pixels):  # a variant of the original's own size is the decoded image
+            im.close()  # frees the decoded pixels (leaving ``with`` only closes the file): the encoders'
+            # buffers (libaom's are the largest) then reuse that memory instead of adding to it
+    rendered = []
+    for i, spec in enumerate(specs):
+        if frames is not None and spec.name in frames.frames:
+            rendered.append(encode_animation(frames.frames[spec.name], frames.durations, frames.loop, spec))
+        else:
+            rendered.append(encode_still(pixels[i], spec))
+    if not pixels:
         return original, rendered
-    hash_, colour = placeholder(smallest)
+    hash_, colour = placeholder(min(pixels, key=lambda p: p.width * p.height))
     return replace(original, placeholder=hash_, color=colour), rendered
 
 
-def _animate(im, specs, targets, indices, orientation, budget, limits, rendered) -> None:
-    """Replace the still renderings at ``indices`` by animated WebPs, when the animation fits the budget."""
+def _decode(im: Image.Image, specs, max_pixels: int, limits: ImageLimits):
+    """Check the header, decode (JPEG at draft scale), and return ``(original, orientation, picture,
+    transform)``: ``picture`` in stored orientation and colour space (:func:`.colour.prepare`)."""
+    stored = im.size
+    _check_size(stored, max_pixels, limits)
+    fmt = "JPEG" if im.format == "MPO" else im.format  # MPO: a JPEG with extra frames
+    # PNG's getexif() decodes the image when no eXIf chunk came before the pixels: ask only when known.
+    orientation = _orientation(im) if fmt in ("JPEG", "AVIF") or "exif" in im.info else 1
+    if fmt == "JPEG" and specs:
+        _draft(im, stored, orientation, specs)
+    decoded, mode = im.size, im.mode
+    converted = "transparency" in im.info or mode not in ("RGB", "RGBA", "L", "CMYK")
+    check_decode_bytes(estimate_decode_bytes(decoded, mode, fmt, converted=converted), stored,
+                       limits.max_decode_bytes)
+    try:
+        im.load()
+    except MemoryError as exc:
+        message = f"The {fmt} decoder ran out of memory on this {stored[0]}x{stored[1]} image."
+        raise ProcessingError(TOO_LARGE_TO_DECODE, message) from exc
+    except _DECODE_ERRORS as exc:
+        message = f"The {fmt} image data is damaged or truncated ({str(exc).strip()})."
+        raise ProcessingError(CORRUPT_IMAGE, message) from exc
+    if fmt not in ("JPEG", "AVIF"):
+        orientation = _orientation(im) if "exif" in im.info else 1  # an eXIf chunk after the pixels
+    picture, transform = prepare(im)
+    return OriginalInfo(*_oriented(stored, orientation), fmt), orientation, picture, transform
+
+
+def _frames(im, specs, targets, indices, orientation, budget, limits):
+    """The frames of the animated variants at ``indices``, or None when the animation passes the budget."""
     chosen = [specs[i] for i in indices]
     sizes = [_oriented(targets[i], orientation) for i in indices]
     budget = replace(budget, max_bytes=min(budget.max_bytes, limits.max_decode_bytes))
-    animation = render_frames(im, chosen, sizes, _TRANSPOSE.get(orientation), budget)
-    if animation is None:
-        return
-    for i, spec in zip(indices, chosen, strict=True):
-        rendered[i] = encode_animation(animation.frames[spec.name], animation.durations, animation.loop, spec)
+    return render_frames(im, chosen, sizes, _TRANSPOSE.get(orientation), budget)
 
 
 def _check_size(size: tuple[int, int], max_pixels: int, limits: ImageLimits) -> None:
@@ -176,28 +187,23 @@ def _check_size(size: tuple[int, int], max_pixels: int, limits: ImageLimits) -> 
     check_aspect_ratio(size, limits.max_aspect_ratio)
 
 
-def _render(picture: Image.Image, transform, orientation: int, specs, targets):
-    """Largest first, each from the smallest rendering still >= 2x it; returned in spec order, with the
-    smallest rendering (oriented, sRGB) for the placeholder, or None when there are no specs.
-
-    ``picture`` is in stored orientation and colour space; each rendering is resized there, then
-    oriented and converted to sRGB (``transform``), which costs its own pixels only.
-    """
+def _resize_all(picture: Image.Image, transform, orientation: int, targets) -> list[Image.Image]:
+    """One rendering per target size (oriented, sRGB), in order: largest first, each resized from the
+    smallest rendering still >= 2x it. Resized in stored orientation and colour space, then oriented and
+    converted, so those cost each rendering's own pixels, never the full frame's."""
     transpose = _TRANSPOSE.get(orientation)
     stored = [_oriented(t, orientation) for t in targets]
-    rendered, pool, smallest = {}, [picture], None
-    for i in sorted(range(len(specs)), key=lambda i: targets[i][0] * targets[i][1], reverse=True):
+    finished, pool = {}, [picture]
+    for i in sorted(range(len(targets)), key=lambda i: targets[i][0] * targets[i][1], reverse=True):
         size, base = stored[i], picture
         for candidate in pool[1:]:
             if candidate.width >= size[0] * _REUSE_GAP and candidate.height >= size[1] * _REUSE_GAP:
                 base = candidate
         if base.size != size:
-            base = base.resize(size, Image.Resampling.LANCZOS, reducing_gap=_REDUCING_GAP)
+            base = resize(base, size)
         pool.append(base)
-        shown = base.transpose(transpose) if transpose is not None else base
-        smallest = finish(shown, transform)
-        rendered[i] = encode_still(smallest, specs[i])
-    return [rendered[i] for i in range(len(specs))], smallest
+        finished[i] = finish(base.transpose(transpose) if transpose is not None else base, transform)
+    return [finished[i] for i in range(len(targets))]
 
 
 def _check_arguments(specs, max_pixels, allowed_formats) -> list[str]:
@@ -228,7 +234,7 @@ def _open(source: BinaryIO, allowed: list[str], max_pixels: int) -> Image.Image:
     accepts = [(f, Image.OPEN[f][1]) for f in allowed]
     claimed = next((f for f, accept in accepts if accept and accept(head[:16]) is True), None)
     if claimed or failure:
-        detail = f" ({failure})" if failure else ""
+        detail = f" ({str(failure).strip()})" if failure else ""
         message = f"The file looks like {claimed or 'an image'} but its header is damaged{detail}."
         raise ProcessingError(CORRUPT_IMAGE, message) from failure
     if detected := sniff_format(head):

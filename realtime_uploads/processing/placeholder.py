@@ -28,6 +28,9 @@ from PIL import Image
 
 #: The reference encoder refuses images over 100 x 100 pixels ("slow with no benefit").
 MAX_SIDE = 100
+#: What the pipeline encodes: the few DCT terms a ThumbHash keeps come out the same from 32 px as from 100 px
+#: (box-filtered), at a tenth of the Python work (about 1 ms).
+PLACEHOLDER_SIDE = 32
 
 
 def _round(value: float) -> int:
@@ -106,8 +109,8 @@ def rgba_to_thumbhash(w: int, h: int, rgba: bytes) -> bytes:
 
 
 def _small(image: Image.Image) -> Image.Image:
-    """``image`` as RGBA, box-filtered to fit 100 x 100 (aspect kept, never upscaled)."""
-    scale = min(1.0, MAX_SIDE / max(image.size))
+    """``image`` as RGBA, box-filtered to fit PLACEHOLDER_SIDE square (aspect kept, never upscaled)."""
+    scale = min(1.0, PLACEHOLDER_SIDE / max(image.size))
     size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
     small = image if size == image.size else image.resize(size, Image.Resampling.BOX)
     return small.convert("RGBA")

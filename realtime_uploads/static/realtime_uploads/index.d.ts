@@ -1,6 +1,32 @@
 // Types of the realtime-uploads browser client (index.js / realtime-uploads.js).
 // Times are milliseconds unless named otherwise; sizes are bytes.
 
+/** Output formats of the processor. */
+export type VariantFormatName = "AVIF" | "WEBP" | "JPEG" | "PNG" | (string & {});
+
+/** One file of a variant (contract 0.2). */
+export interface VariantFormat {
+  format: VariantFormatName;
+  /** "image/avif", "image/webp", ... */
+  type: string;
+  size: number;
+  url: string;
+}
+
+/** A rendered variant. `format`/`size`/`url` are its fallback file, the last of `formats` (as in 0.1). */
+export interface Variant {
+  name: string;
+  width: number;
+  height: number;
+  format: VariantFormatName;
+  size: number;
+  url: string;
+  /** 0.2: an animated WebP of an animated original (then `formats` is that one WEBP file). */
+  animated?: boolean;
+  /** 0.2: every file of this variant, in order of preference; absent from 0.1 events. */
+  formats?: VariantFormat[];
+}
+
 /** The server's event: snapshot, push, status GET and long-poll answer (README "API"). */
 export interface UploadEvent {
   type: "upload.status";
@@ -8,7 +34,11 @@ export interface UploadEvent {
   status: "pending" | "processing" | "completed" | "failed" | "expired";
   seq: number;
   original?: { width: number; height: number; format: string } | null;
-  variants?: Array<{ name: string; width: number; height: number; format: string; size: number; url: string }>;
+  /** 0.2, completed only: a base64 ThumbHash (a few dozen bytes); see placeholderURL(). */
+  placeholder?: string | null;
+  /** 0.2, completed only: the dominant colour, "#rrggbb". */
+  color?: string | null;
+  variants?: Variant[];
   error?: { code: string; message: string } | null;
   updated_at?: string;
 }
@@ -105,6 +135,8 @@ export interface UploadHandle {
   readonly file: File;
   /** The upload id once presigned, else null. */
   readonly id: string | null;
+  /** The content type asked for at presign (resolveType), once the first bytes were read; else null. */
+  readonly contentType: string | null;
   /** Resolves with the completed event; rejects with UploadError (code "cancelled" after cancel()). */
   readonly promise: Promise<UploadEvent>;
   cancel(): void;
@@ -143,7 +175,8 @@ export function upload(file: File, options?: PerUploadOptions & {
 export interface UploadDetail { id: string | null; file: File }
 /** `realtime-uploads:<name>` events; before-upload and presigned are cancelable (preventDefault cancels that file). */
 export interface UploadEventMap {
-  "realtime-uploads:before-upload": CustomEvent<UploadDetail>;
+  /** `contentType`: resolveType(file), what the presign will ask for and the limits judged. */
+  "realtime-uploads:before-upload": CustomEvent<UploadDetail & { contentType: string }>;
   "realtime-uploads:presigned": CustomEvent<UploadDetail & { presign: PresignAnswer }>;
   "realtime-uploads:progress": CustomEvent<UploadDetail & { loaded: number; total: number; percent: number }>;
   "realtime-uploads:uploaded": CustomEvent<UploadDetail>;
@@ -166,4 +199,58 @@ export function messageFor(code: string, context?: MessageContext, table?: Messa
 export function formatBytes(bytes: number): string;
 /** ["image/jpeg", "image/png"] -> "JPEG or PNG". */
 export function formatTypes(contentTypes?: string[] | null): string;
-export function checkLimits(file: File, limits: Limits, table?: MessageTable): UploadError | null;
+/** Judges `contentType` (default `file.type`; the uploader passes resolveType(file)). */
+export function checkLimits(file: File, limits: Limits, table?: MessageTable, contentType?: string): UploadError | null;
+
+/**
+ * The type to presign `file` with: its first 64 bytes (JPEG, PNG, GIF, WebP, ISO-BMFF AVIF/HEIC/HEIF)
+ * win; else `file.type` unless "" or generic (application/octet-stream); else the name's extension
+ * (.jpg .jpeg .png .gif .webp .avif .heic .heif); else "application/octet-stream". Never rejects.
+ */
+export function resolveType(file: Blob & { name?: string }): Promise<string>;
+/** The type the first bytes announce, or null. */
+export function sniffType(head: Uint8Array | ArrayBuffer): string | null;
+/** The type of a name's extension (case-insensitive), or null. */
+export function typeFromName(name: string): string | null;
+
+/** `event.placeholder` as a PNG data URL (~32 px); null when absent or malformed. Never throws. */
+export function placeholderURL(event: Pick<UploadEvent, "placeholder"> | null | undefined): string | null;
+/** `event.color` when it is a valid "#rrggbb" (lower-cased), else null. */
+export function placeholderColor(event: Pick<UploadEvent, "color"> | null | undefined): string | null;
+
+export interface PictureOptions {
+  /** The `sizes` attribute of every <source> and the <img>; default none (the browser assumes 100vw). */
+  sizes?: string;
+  /** The <img>'s alt text; default "". */
+  alt?: string;
+  /** Names of the variants to use, default all (always in the event's order). */
+  variants?: string[];
+  /** The `class` of the <picture>. */
+  className?: string;
+}
+export interface PictureParts {
+  className: string | null;
+  sources: Array<{ type: string; srcset: string; sizes: string | null }>;
+  img: { src: string; srcset: string; sizes: string | null; width: number; height: number | null; alt: string;
+    loading: "lazy"; decoding: "async"; style: string | null };
+}
+/**
+ * A <picture> for a completed event: a <source> per format every chosen variant has (not the fallback of
+ * them all), an <img> with the fallback files as a `w` srcset; rules at the top of picture.js.
+ * Only http(s) or relative URLs are used. Null when no variant is usable.
+ */
+export function pictureFor(event: Partial<UploadEvent>, options?: PictureOptions & { document?: Document }): HTMLPictureElement | null;
+/** The same markup as a string (the server's template tag writes the same). */
+export function pictureHTML(event: Partial<UploadEvent>, options?: PictureOptions): string | null;
+export function pictureParts(event: Partial<UploadEvent>, options?: PictureOptions): PictureParts | null;
+/** "<url> <width>w, ..." of each variant's `format` file (variants without it left out), default the fallbacks. */
+export function srcsetFor(variants: Variant[], format?: VariantFormatName): string;
+/** `url` if http:, https: or relative, with no whitespace or control characters; else null. */
+export function safeUrl(url: unknown): string | null;
+
+/** The vendored ThumbHash decoder (thumbhash@0.1.1, MIT, Evan Wallace). */
+export function thumbHashToRGBA(hash: ArrayLike<number>): { w: number; h: number; rgba: Uint8Array };
+export function thumbHashToAverageRGBA(hash: ArrayLike<number>): { r: number; g: number; b: number; a: number };
+export function thumbHashToApproximateAspectRatio(hash: ArrayLike<number>): number;
+export function rgbaToDataURL(w: number, h: number, rgba: ArrayLike<number>): string;
+export function thumbHashToDataURL(hash: ArrayLike<number>): string;

@@ -18,14 +18,16 @@ export function normaliseLimits(limits) {
  * @param {File} file
  * @param {{maxSize?: number|null, contentTypes?: string[]|null}} limits bytes; MIME types
  * @param {object} [table] per-uploader messages
+ * @param {string} [contentType] the type to judge: the uploader passes `await resolveType(file)`
+ *   (sniff.js); default `file.type`
  * @returns {import("./errors.js").UploadError|null} `empty_file`, `too_large` or `unsupported_format`; null if fine
  */
-export function checkLimits(file, limits, table) {
+export function checkLimits(file, limits, table, contentType = file.type) {
   const { maxSize, contentTypes } = normaliseLimits(limits);
-  const context = { file, limit: maxSize, contentTypes };
+  const context = { file, limit: maxSize, contentTypes, contentType };
   if (file.size === 0) return uploadError("empty_file", { context, messages: table });
   if (maxSize && file.size > maxSize) return uploadError("too_large", { context, messages: table });
-  if (contentTypes?.length && !contentTypes.includes(file.type)) {
+  if (contentTypes?.length && !contentTypes.includes(contentType)) {
     return uploadError("unsupported_format", { context, messages: table });
   }
   return null;
@@ -41,9 +43,10 @@ export function csrfCookie() {
   return null;
 }
 
-const describe = (file) => ({
+// `ctx.typeOf(file)`: the type resolveType() found (sniff.js); else what the browser said.
+const describe = (file, ctx) => ({
   filename: file.name,
-  content_type: file.type || "application/octet-stream",
+  content_type: ctx.typeOf?.(file) || file.type || "application/octet-stream",
   size: file.size,
 });
 
@@ -96,7 +99,8 @@ async function post(url, payload, ctx, signal) {
 /**
  * Presign one file (`POST presignUrl` with {filename, content_type, size}).
  * @param {File} file
- * @param {object} ctx {fetch, presignUrl, headers, csrfToken, messages, context(file)}
+ * @param {object} ctx {fetch, presignUrl, headers, csrfToken, messages, context(file), typeOf?(file)}:
+ *   `typeOf` gives the content_type to ask for (the uploader's resolved type), default `file.type`
  * @param {AbortSignal} [signal]
  * @returns {Promise<object>} the 201 answer {id, upload: {url, fields}, subscribe: {url, token}, status_url, ...}
  * @throws {UploadError} network_error, too_large/unsupported_format/... (400), throttled, presign_failed, bad_response
@@ -104,7 +108,7 @@ async function post(url, payload, ctx, signal) {
 export async function presignOne(file, ctx, signal) {
   let result;
   try {
-    result = await post(ctx.presignUrl, describe(file), ctx, signal);
+    result = await post(ctx.presignUrl, describe(file, ctx), ctx, signal);
   } catch (cause) {
     if (signal?.aborted) throw cause;
     throw uploadError("network_error", { cause, context: ctx.context(file), messages: ctx.messages });
@@ -133,7 +137,7 @@ export async function presignBatch(files, ctx) {
   for (let round = 0; pending.length && round < 2; round++) {
     let result;
     try {
-      result = await post(ctx.batchUrl, { files: pending.map((i) => describe(files[i])) }, ctx);
+      result = await post(ctx.batchUrl, { files: pending.map((i) => describe(files[i], ctx)) }, ctx);
     } catch (cause) {
       for (const i of pending) {
         results[i] = { error: uploadError("network_error", { cause, context: ctx.context(files[i]), messages: ctx.messages }) };

@@ -1,4 +1,5 @@
-// createUploader(): presign (one, or many in one batch request), follow each
+// createUploader(): judge each file's type from its first bytes (sniff.js),
+// presign (one, or many in one batch request), follow each
 // upload on the one shared socket, POST the bytes to storage under a
 // concurrency limit, and report every stage as a DOM event and a promise.
 
@@ -6,6 +7,7 @@ import { settings, sleep } from "./config.js";
 import { UploadError, uploadError } from "./errors.js";
 import { defaultTarget, dispatch } from "./events.js";
 import { checkLimits, csrfCookie, normaliseLimits, presignBatch, presignOne } from "./presign.js";
+import { resolveType } from "./sniff.js";
 import { Connection, defaultSocketUrl } from "./socket.js";
 import { postToStorage } from "./storage.js";
 
@@ -60,6 +62,7 @@ export function createUploader(options = {}) {
     onState: (state, info) => dispatch(target, "connection", { state, ...info }),
   });
   const slot = limiter(Math.max(1, cfg.concurrency));
+  const types = new WeakMap(); // file -> the content type resolveType() found, asked for at presign
   const presignCtx = () => ({
     fetch: fetchFn,
     presignUrl: cfg.presignUrl,
@@ -68,6 +71,7 @@ export function createUploader(options = {}) {
     csrfToken: options.csrfToken ?? csrfCookie(),
     messages: table,
     context,
+    typeOf: (file) => types.get(file),
   });
 
   function job(file, perCall = {}) {
@@ -76,6 +80,7 @@ export function createUploader(options = {}) {
     let id = null;
     let settled = false;
     let uploaded = false;
+    let contentType = null;
     let unsubscribe = null;
     let resolve;
     let reject;
@@ -123,11 +128,21 @@ export function createUploader(options = {}) {
       }
     };
 
-    /** Limits, then the cancelable `before-upload`; false when the file goes no further. */
-    const prepare = () => {
-      const refused = checkLimits(file, limits, table);
-      if (refused) finish(refused);
-      else if (!emit("before-upload")) cancel();
+    /**
+     * The type from the file's first bytes, limits judged on it, then the cancelable
+     * `before-upload`; resolves false when the file goes no further (never rejects).
+     */
+    const prepare = async () => {
+      try {
+        contentType = await resolveType(file);
+        if (settled) return false; // cancelled while the first bytes were read
+        types.set(file, contentType);
+        const refused = checkLimits(file, limits, table, contentType);
+        if (refused) finish(refused);
+        else if (!emit("before-upload", { contentType })) cancel();
+      } catch (caught) {
+        finish(uploadError("upload_failed", { cause: caught, detail: String(caught?.message ?? caught), messages: table }));
+      }
       return !settled;
     };
 
@@ -188,6 +203,10 @@ export function createUploader(options = {}) {
       get id() {
         return id;
       },
+      /** The content type asked for (resolveType), once the first bytes were read; else null. */
+      get contentType() {
+        return contentType;
+      },
     };
     return { handle, prepare, run, watch, signal: stop.signal };
   }
@@ -195,7 +214,7 @@ export function createUploader(options = {}) {
   /** Upload one file; see index.d.ts (UploadHandle). */
   function upload(file, perCall = {}) {
     const j = job(file, perCall);
-    if (j.prepare()) j.run(presignOne(file, presignCtx(), j.signal));
+    j.prepare().then((ready) => ready && j.run(presignOne(file, presignCtx(), j.signal)));
     return j.handle;
   }
 
@@ -210,10 +229,14 @@ export function createUploader(options = {}) {
     return j.handle;
   }
 
-  /** Upload many files, presigned in batch requests of `batchSize`; one handle per file, same order. */
+  /** Upload many files, presigned in batch requests of `batchSize` once every type is known; one handle per file, same order. */
   function uploadMany(files, perCall = {}) {
     const jobs = Array.from(files, (file) => job(file, perCall));
-    const ready = jobs.filter((j) => j.prepare());
+    Promise.all(jobs.map((j) => j.prepare())).then((ok) => presignMany(jobs.filter((_, i) => ok[i])));
+    return jobs.map((j) => j.handle);
+  }
+
+  function presignMany(ready) {
     const size = Math.max(1, Math.min(cfg.batchSize, options.limits?.maxBatch ?? options.limits?.max_batch ?? Infinity));
     for (let start = 0; start < ready.length; start += size) {
       const chunk = ready.slice(start, start + size);
@@ -225,7 +248,6 @@ export function createUploader(options = {}) {
         })),
       );
     }
-    return jobs.map((j) => j.handle);
   }
 
   return {
