@@ -107,3 +107,38 @@ async def test_not_an_image_ends_failed_with_its_code(server):
             events = [await next_event(ws), await next_event(ws)]
     assert [e["status"] for e in events] == ["processing", "failed"]
     assert events[1]["error"]["code"] == "not_an_image"
+
+
+async def test_an_iphone_heic_sent_as_octet_stream_is_refused_but_as_heic_completes_in_avif_and_webp(server):
+    """The demo allows HEIC: the client names it image/heic (it sniffs the bytes); the variants come in every
+    listed format, upright, each served with its own content type, with a placeholder and a colour."""
+    from .images import iphone_heic
+
+    data = iphone_heic(400, 200)
+    async with httpx.AsyncClient(base_url=server, timeout=30) as http:
+        refused = await http.post("/api/uploads/", json={
+            "filename": "IMG_0001.HEIC", "content_type": "application/octet-stream", "size": len(data)})
+        assert refused.status_code == 400 and "content_type" in refused.json()
+        p = (await http.post("/api/uploads/", json={
+            "filename": "IMG_0001.HEIC", "content_type": "image/heic", "size": len(data)})).json()
+        async with connect(f"{p['subscribe']['url']}?token={p['subscribe']['token']}", origin=server) as ws:
+            await next_event(ws)
+            posted = await http.post(p["upload"]["url"], data=p["upload"]["fields"],
+                                     files={"file": ("IMG_0001.HEIC", data, "image/heic")})
+            assert posted.status_code == 204, posted.text
+            events = [await next_event(ws, timeout=30), await next_event(ws, timeout=30)]
+    completed = events[-1]
+    assert completed["status"] == "completed", completed
+    assert completed["original"] == {"width": 400, "height": 200, "format": "HEIF"}
+    assert 20 <= len(completed["placeholder"]) <= 64 and completed["color"].startswith("#")
+    by_name = {v["name"]: v for v in completed["variants"]}
+    assert [f["format"] for f in by_name["thumb"]["formats"]] == ["AVIF", "WEBP"]
+    async with httpx.AsyncClient(base_url=server, timeout=30) as http:
+        for variant in completed["variants"]:
+            for file in variant["formats"]:
+                got = await http.get(file["url"])
+                assert got.status_code == 200 and got.headers["content-type"] == file["type"], file
+                assert len(got.content) == file["size"]
+                with Image.open(io.BytesIO(got.content)) as image:
+                    assert (image.format, image.size) == (file["format"], (variant["width"], variant["height"]))
+                    assert image.width > image.height  # shown as the phone shows it, not as the sensor stored it

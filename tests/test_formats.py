@@ -145,3 +145,15 @@ def test_heif_is_registered_with_pillow_only_once_it_is_allowed():
             "i.enable_decoders(['HEIF']); print('HEIF' in Image.OPEN)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.split() == ["False", "True"]
+
+
+def test_allowing_heic_without_pi_heif_is_a_setting_error_naming_the_package(monkeypatch):
+    import importlib.util
+
+    from realtime_uploads.processing.settings_schema import SettingError, validate
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "pi_heif" else real(name, *a))
+    with pytest.raises(SettingError, match=r"ALLOWED_CONTENT_TYPES.*pip install pi-heif"):
+        validate({"ALLOWED_CONTENT_TYPES": ["image/jpeg", "image/heic"]})
+    validate({"ALLOWED_CONTENT_TYPES": ["image/jpeg"]})  # only those who ask for HEIC need it

@@ -36,11 +36,13 @@ def api_schema(daphne):
 
 def test_the_document_describes_the_whole_contract(daphne):
     document = httpx.get(daphne.url + "/api/schema/?format=json").json()
-    assert document["openapi"].startswith("3.") and document["info"]["version"] == "0.1"
+    assert document["openapi"].startswith("3.") and document["info"]["version"] == "0.2"
     operations = {op["operationId"] for path in document["paths"].values() for op in path.values()}
     assert {"upload_create", "upload_batch_create", "upload_history", "upload_status", "upload_callback",
             "local_upload"} <= operations
-    assert {"Event", "Variant", "CallbackBody", "UploadError"} <= set(document["components"]["schemas"])
+    assert {"Event", "Variant", "VariantFile", "CallbackBody", "UploadError"} <= set(document["components"]["schemas"])
+    event = document["components"]["schemas"]["Event"]["properties"]
+    assert {"placeholder", "color"} <= set(event)
     swagger = httpx.get(daphne.url + "/api/schema/swagger/")
     assert swagger.status_code == 200 and "swagger-ui" in swagger.text
     assert "jsdelivr" not in swagger.text and "unpkg" not in swagger.text
@@ -97,3 +99,26 @@ def test_generating_the_document_warns_about_nothing(db, tmp_path):
 
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yaml"))
     assert "upload_create" in (tmp_path / "schema.yaml").read_text()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_real_completed_event_and_callback_body_validate_against_the_served_document(daphne):
+    """The document is checked against what the code produces: a 0.2 event with formats and a placeholder."""
+    import jsonschema
+
+    from realtime_uploads import services
+    from realtime_uploads.events import upload_event
+
+    from .test_callback_body import modern_payload
+
+    document = httpx.get(daphne.url + "/api/schema/?format=json").json()
+    upload = services.upload_create(filename="a.heic", content_type="image/heic", size=10)
+    body = modern_payload(upload.id)
+    services.upload_mark_completed(upload_id=upload.id, original=body["original"], variants=body["variants"],
+                                   placeholder=body["placeholder"], color=body["color"])
+    event = upload_event(upload.__class__.objects.get(pk=upload.id))
+    for name, instance in (("Event", event), ("CallbackBody", {"id": str(upload.id), **body})):
+        jsonschema.validate(instance, {**document, "$ref": f"#/components/schemas/{name}"})
+    broken = {**event, "color": "red"}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(broken, {**document, "$ref": "#/components/schemas/Event"})

@@ -28,7 +28,7 @@ from rest_framework import serializers
 
 from .serializers import BatchPresignInputSerializer, PresignInputSerializer
 
-CONTRACT_VERSION = "0.1"
+CONTRACT_VERSION = "0.2"
 
 #: drf-spectacular's settings for this API's document (``SpectacularAPIView(custom_settings=...)``).
 SPECTACULAR_SETTINGS: dict[str, Any] = {
@@ -76,13 +76,27 @@ _DETAIL = {"type": "object", "required": ["detail"], "properties": {"detail": {"
 COMPONENTS: dict[str, dict] = {
     "UploadError": _ERROR,
     "Original": _ORIGINAL,
+    "VariantFile": {
+        "type": "object",
+        "required": ["format", "type", "size", "url"],
+        "description": "One file of a variant (contract 0.2).",
+        "properties": {
+            "format": _FORMAT, "type": {"type": "string", "description": "its Content-Type, for <source type>"},
+            "size": {"type": "integer", "description": "bytes"},
+            "url": {"type": "string", "description": "presigned GET, or PUBLIC_BASE_URL + key"},
+        },
+    },
     "Variant": {
         "type": "object",
         "required": ["name", "width", "height", "format", "size", "url"],
+        "description": "One size of the image; format, size and url are its fallback file's, the last of formats.",
         "properties": {
             "name": {"type": "string"}, "width": {"type": "integer"}, "height": {"type": "integer"},
             "format": _FORMAT, "size": {"type": "integer", "description": "bytes"},
             "url": {"type": "string", "description": "presigned GET, or PUBLIC_BASE_URL + key"},
+            "animated": {"type": "boolean", "description": "0.2: an animated WebP of an animated original"},
+            "formats": {"type": "array", "items": {"$ref": _ref("VariantFile")}, "minItems": 1,
+                        "description": "0.2: every file of this variant, in order of preference, the fallback last"},
         },
     },
     "Event": {
@@ -94,6 +108,10 @@ COMPONENTS: dict[str, dict] = {
             "status": {"type": "string", "enum": _STATUSES},
             "seq": {"type": "integer", "minimum": 1, "description": "grows by one with every change"},
             "original": {"oneOf": [{"$ref": _ref("Original")}, {"type": "null"}]},
+            "placeholder": {"oneOf": [{"type": "string", "maxLength": 64}, {"type": "null"}],
+                            "description": "0.2: base64 ThumbHash to show while a variant loads (completed only)"},
+            "color": {"oneOf": [{"type": "string", "pattern": "^#[0-9a-f]{6}$"}, {"type": "null"}],
+                      "description": "0.2: the dominant colour (completed only)"},
             "variants": {"type": "array", "items": {"$ref": _ref("Variant")}},
             "error": {"oneOf": [{"$ref": _ref("UploadError")}, {"type": "null"}]},
             "updated_at": {"type": "string", "format": "date-time"},
@@ -107,8 +125,16 @@ COMPONENTS: dict[str, dict] = {
             "status": {"type": "string", "enum": ["processing", "completed", "failed"]},
             "object": {"type": "object", "properties": {"size": {"type": "integer"}, "etag": {"type": "string"}}},
             "original": {"$ref": _ref("Original")},
-            "variants": {"type": "array", "items": {"type": "object", "required": [
-                "name", "key", "width", "height", "format", "size"]}},
+            "variants": {"type": "array", "maxItems": 64, "items": {"type": "object", "required": [
+                "name", "key", "width", "height", "format", "size"], "properties": {
+                "animated": {"type": "boolean"},
+                "formats": {"type": "array", "minItems": 1, "maxItems": 4, "description": (
+                    "0.2: the variant's files in order of preference; the last must equal the item's own "
+                    "format, key and size"), "items": {"type": "object", "required": ["format", "key", "size"]}},
+            }}},
+            "placeholder": {"type": "string", "maxLength": 64, "pattern": "^[A-Za-z0-9+/]+={0,2}$",
+                            "description": "0.2: base64 ThumbHash"},
+            "color": {"type": "string", "pattern": "^#[0-9a-f]{6}$", "description": "0.2: dominant colour"},
             "error": {"$ref": _ref("UploadError")},
         },
     },

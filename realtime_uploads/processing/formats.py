@@ -64,6 +64,19 @@ def check_output_format(fmt: str) -> None:
         raise CodecMissing("AVIF variants need Pillow 11.3 or newer built with libavif (PyPI's wheels are).")
 
 
+def check_input_formats(formats: Collection[str]) -> None:
+    """Raise CodecMissing when a decoder ``formats`` names is not installed (HEIF: pi-heif; AVIF: libavif).
+
+    Finds the package without importing it, so a settings check costs nothing and registers nothing.
+    """
+    import importlib.util
+
+    if "HEIF" in formats and importlib.util.find_spec("pi_heif") is None:
+        raise CodecMissing("HEIC/HEIF input needs pi-heif: pip install pi-heif.")
+    if "AVIF" in formats and not features.check("avif"):
+        raise CodecMissing("AVIF input needs Pillow 11.3 or newer built with libavif (PyPI's wheels are).")
+
+
 def enable_decoders(formats: Collection[str]) -> None:
     """Make the Pillow plugins of ``formats`` openable: registers pi-heif's HEIF opener once, when asked for.
 

@@ -18,7 +18,14 @@ from collections.abc import Collection, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from .formats import CONTENT_TYPE_FORMATS, OUTPUT_FORMATS, CodecMissing, check_output_format
+from .formats import (
+    CONTENT_TYPE_FORMATS,
+    OUTPUT_FORMATS,
+    CodecMissing,
+    check_input_formats,
+    check_output_format,
+    formats_for,
+)
 from .variants import VariantSpec
 
 KIB = 1024
@@ -188,6 +195,10 @@ class ContentTypes(Kind):
         if (isinstance(value, (str, bytes)) or not isinstance(value, Collection) or not value
                 or not set(value) <= set(self.known)):
             raise Invalid(f"must be a non-empty list drawn from {sorted(self.known)}")
+        try:
+            check_input_formats(formats_for(value))
+        except CodecMissing as exc:
+            raise Invalid(f"allows a format this installation cannot decode: {exc}") from exc
         return tuple(value)
 
     def parse(self, raw):
