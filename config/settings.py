@@ -16,6 +16,7 @@ from pathlib import Path
 
 import dj_database_url
 
+from config.stack import DEMO_CONTENT_TYPES
 from realtime_uploads.layer_settings import channel_layer_settings, sentinels_from_string
 from realtime_uploads.processing.config import settings_from_env
 from realtime_uploads.state_secrets import state_secret
@@ -175,9 +176,9 @@ SPECTACULAR_SETTINGS = {"SWAGGER_UI_DIST": "SIDECAR", "SWAGGER_UI_FAVICON_HREF":
 # realtime_uploads.processing.config) overrides the demo values below.
 REALTIME_UPLOADS = {
     "CALLBACK_URL": f"http://127.0.0.1:{PORT}/api/uploads/{{id}}/callback/",
-    # The app's defaults plus the formats phones send (AVIF, HEIC/HEIF: opt-in, see the settings reference).
-    "ALLOWED_CONTENT_TYPES": ["image/jpeg", "image/png", "image/webp", "image/gif",
-                              "image/avif", "image/heic", "image/heif"],
+    # The app's defaults plus the formats phones send (AVIF, HEIC/HEIF: opt-in, see the settings reference);
+    # make stack and compose give every process the same value in REALTIME_UPLOADS_ALLOWED_CONTENT_TYPES.
+    "ALLOWED_CONTENT_TYPES": DEMO_CONTENT_TYPES.split(","),
     **settings_from_env(os.environ),
 }
 if "CALLBACK_SECRETS" not in REALTIME_UPLOADS:

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 BUCKET = "uploads"
 QUEUE = "uploads-events"
+#: The demo's content types: the app's defaults plus the formats phones send (opt-in). Web and processor
+#: must agree, or the web process presigns a HEIC the worker then refuses: every process gets this one value.
+DEMO_CONTENT_TYPES = "image/jpeg,image/png,image/webp,image/gif,image/avif,image/heic,image/heif"
 
 
 def init_argv(origin: str) -> list[str]:
@@ -30,11 +33,12 @@ AWS_ENV = {"AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"}
 INIT_ENV = AWS_ENV | {"AWS_ENDPOINT_URL"}
 WEB_ENV = AWS_ENV | {
     "AWS_ENDPOINT_URL_S3", "REALTIME_UPLOADS_BACKEND", "REALTIME_UPLOADS_BUCKET", "REALTIME_UPLOADS_CALLBACK_SECRET",
-    "REALTIME_UPLOADS_ADDRESSING_STYLE", "DJANGO_ALLOWED_HOSTS",
+    "REALTIME_UPLOADS_ADDRESSING_STYLE", "DJANGO_ALLOWED_HOSTS", "REALTIME_UPLOADS_ALLOWED_CONTENT_TYPES",
 }
 WORKER_ENV = AWS_ENV | {
     "AWS_ENDPOINT_URL", "REALTIME_UPLOADS_QUEUE_URL", "REALTIME_UPLOADS_CALLBACK_URL",
     "REALTIME_UPLOADS_CALLBACK_SECRET", "REALTIME_UPLOADS_BUCKET", "REALTIME_UPLOADS_ADDRESSING_STYLE",
+    "REALTIME_UPLOADS_ALLOWED_CONTENT_TYPES",
 }
 
 
@@ -45,6 +49,7 @@ WORKER_ENV = AWS_ENV | {
 STACK_ENV = AWS_ENV | {
     "AWS_ENDPOINT_URL", "REALTIME_UPLOADS_BACKEND", "REALTIME_UPLOADS_BUCKET", "REALTIME_UPLOADS_ADDRESSING_STYLE",
     "REALTIME_UPLOADS_CALLBACK_SECRET", "REALTIME_UPLOADS_CALLBACK_URL", "REALTIME_UPLOADS_QUEUE_URL",
+    "REALTIME_UPLOADS_ALLOWED_CONTENT_TYPES",
 }
 
 
@@ -55,6 +60,7 @@ def stack_env(*, endpoint: str, queue_url: str, callback_url: str, secret: str) 
         "AWS_ENDPOINT_URL": endpoint, "REALTIME_UPLOADS_BACKEND": "s3", "REALTIME_UPLOADS_BUCKET": BUCKET,
         "REALTIME_UPLOADS_ADDRESSING_STYLE": "path", "REALTIME_UPLOADS_CALLBACK_SECRET": secret,
         "REALTIME_UPLOADS_CALLBACK_URL": callback_url, "REALTIME_UPLOADS_QUEUE_URL": queue_url,
+        "REALTIME_UPLOADS_ALLOWED_CONTENT_TYPES": DEMO_CONTENT_TYPES,
     }
 
 
@@ -62,7 +68,7 @@ def web_env(endpoint: str, secret: str) -> dict[str, str]:
     return {
         "AWS_ENDPOINT_URL_S3": endpoint, "REALTIME_UPLOADS_BACKEND": "s3", "REALTIME_UPLOADS_BUCKET": BUCKET,
         "REALTIME_UPLOADS_CALLBACK_SECRET": secret, "REALTIME_UPLOADS_ADDRESSING_STYLE": "path",
-        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost", "REALTIME_UPLOADS_ALLOWED_CONTENT_TYPES": DEMO_CONTENT_TYPES,
     }
 
 
@@ -71,4 +77,5 @@ def worker_env(endpoint: str, queue_url: str, callback_url: str, secret: str) ->
         "AWS_ENDPOINT_URL": endpoint, "REALTIME_UPLOADS_QUEUE_URL": queue_url,
         "REALTIME_UPLOADS_CALLBACK_URL": callback_url, "REALTIME_UPLOADS_CALLBACK_SECRET": secret,
         "REALTIME_UPLOADS_BUCKET": BUCKET, "REALTIME_UPLOADS_ADDRESSING_STYLE": "path",
+        "REALTIME_UPLOADS_ALLOWED_CONTENT_TYPES": DEMO_CONTENT_TYPES,
     }

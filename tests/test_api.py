@@ -342,3 +342,28 @@ async def test_long_poll_sees_a_change_that_landed_just_before_it_joined_the_gro
     response = await client.get(data["status_url"], {"token": data["subscribe"]["token"], "since": 1, "wait": 5})
     assert response.json()["seq"] == 2
     assert waited == []  # answered from the re-read snapshot, without waiting for a push that already went
+
+
+@pytest.mark.parametrize(
+    ("filename", "declared", "pinned"),
+    [("IMG_0001.HEIC", "application/octet-stream", "image/heic"), ("IMG_0002.heif", "", "image/heif"),
+     ("photo.JPG", "application/octet-stream", "image/jpeg"), ("cat.png", "image/png", "image/png")],
+)
+def test_a_generic_content_type_is_taken_from_the_file_name_and_pinned(client, settings, filename, declared,
+                                                                       pinned):
+    settings.REALTIME_UPLOADS = {**settings.REALTIME_UPLOADS, "ALLOWED_CONTENT_TYPES": [
+        "image/jpeg", "image/png", "image/heic", "image/heif"]}
+    response = presign(client, filename=filename, content_type=declared)
+    assert response.status_code == 201, response.json()
+    assert response.json()["upload"]["fields"]["Content-Type"] == pinned
+    assert Upload.objects.get(pk=response.json()["id"]).content_type == pinned
+
+
+@pytest.mark.parametrize(("filename", "declared"), [("IMG_0001.HEIC", "application/octet-stream"),
+                                                    ("notes.bin", "application/octet-stream"), ("x.jpg", "")])
+def test_a_generic_content_type_that_names_no_allowed_type_is_a_400_saying_so(client, settings, filename, declared):
+    settings.REALTIME_UPLOADS = {**settings.REALTIME_UPLOADS, "ALLOWED_CONTENT_TYPES": ["image/png"]}
+    response = presign(client, filename=filename, content_type=declared)
+    assert response.status_code == 400 and "content_type" in response.json()
+    assert repr(declared) in response.json()["content_type"][0]
+    assert not Upload.objects.exists()

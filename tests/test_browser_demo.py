@@ -127,13 +127,11 @@ def test_limits_are_stated_before_choosing_and_an_oversized_file_is_refused_with
 
 
 def heic_photo(width=900, height=600) -> bytes:
-    """A real HEIC (pillow-heif's encoder, a test-only dependency), as an iPhone sends it."""
-    pillow_heif = pytest.importorskip("pillow_heif")
-    image = Image.open(io.BytesIO(photo(width, height)))
-    heif = pillow_heif.from_pillow(image)
-    buffer = io.BytesIO()
-    heif.save(buffer, quality=80)
-    return buffer.getvalue()
+    """A real HEIC as an iPhone writes it (pillow-heif's encoder, a test-only dependency): stored turned, with
+    irot and EXIF orientation 6, and a Display P3 profile; shown ``width`` x ``height``."""
+    from .images import iphone_heic
+
+    return iphone_heic(picture=Image.open(io.BytesIO(photo(width, height))))
 
 
 @pytest.mark.parametrize(("name", "browser_type"), [("IMG_0001.HEIC", ""),
@@ -164,7 +162,10 @@ def test_a_heic_photo_with_no_type_is_sniffed_presigned_as_heic_and_completes(pa
     assert page.evaluate("window.seenTypes") == [browser_type, "image/heic"]
     thumb = card.locator("img[data-variant=thumb]")
     thumb.evaluate("img => img.decode()")
-    assert thumb.evaluate("img => img.naturalWidth") == 320
+    # Upright as the phone shows it (900 x 600, not the stored 600 x 900), in AVIF, after its placeholder.
+    assert thumb.evaluate("img => [img.naturalWidth, img.naturalHeight]") == [320, 213]
+    assert thumb.evaluate("img => img.currentSrc").endswith("/thumb.avif")
+    card.locator("img[data-variant=thumb][data-placeholder=done]").wait_for(timeout=TIMEOUT_MS)
     screenshot(page, "demo-heic")
 
 

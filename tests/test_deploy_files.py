@@ -119,6 +119,7 @@ def test_bucket_is_private_with_cors_notification_and_unprocessed_expiry(templat
     assert params["KeyPrefix"]["Default"] == PROCESSOR_DEFAULTS["KEY_PREFIX"]
     assert params["VariantPrefix"]["Default"] == PROCESSOR_DEFAULTS["VARIANT_PREFIX"]
     assert params["MaxSize"]["Default"] == PROCESSOR_DEFAULTS["MAX_SIZE"]
+    assert params["AllowedContentTypes"]["Default"].split(",") == list(PROCESSOR_DEFAULTS["ALLOWED_CONTENT_TYPES"])
 
 
 def test_lambda_build_packages_the_processor_pillow_and_pi_heif_without_django(tmp_path):

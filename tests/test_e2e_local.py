@@ -109,22 +109,26 @@ async def test_not_an_image_ends_failed_with_its_code(server):
     assert events[1]["error"]["code"] == "not_an_image"
 
 
-async def test_an_iphone_heic_sent_as_octet_stream_is_refused_but_as_heic_completes_in_avif_and_webp(server):
-    """The demo allows HEIC: the client names it image/heic (it sniffs the bytes); the variants come in every
-    listed format, upright, each served with its own content type, with a placeholder and a colour."""
+async def test_an_iphone_heic_typed_octet_stream_is_presigned_as_heic_and_completes_in_avif_and_webp(server):
+    """The demo allows HEIC. A browser that cannot type a phone's HEIC says application/octet-stream: the
+    presign takes the type from the name and pins it. The variants come in every listed format, upright,
+    each served with its own content type, with a placeholder and a colour."""
     from .images import iphone_heic
 
     data = iphone_heic(400, 200)
     async with httpx.AsyncClient(base_url=server, timeout=30) as http:
         refused = await http.post("/api/uploads/", json={
+            "filename": "IMG_0001.bin", "content_type": "application/octet-stream", "size": len(data)})
+        assert refused.status_code == 400 and "application/octet-stream" in refused.json()["content_type"][0]
+        presigned = await http.post("/api/uploads/", json={
             "filename": "IMG_0001.HEIC", "content_type": "application/octet-stream", "size": len(data)})
-        assert refused.status_code == 400 and "content_type" in refused.json()
-        p = (await http.post("/api/uploads/", json={
-            "filename": "IMG_0001.HEIC", "content_type": "image/heic", "size": len(data)})).json()
+        assert presigned.status_code == 201, presigned.text
+        p = presigned.json()
+        assert p["upload"]["fields"]["Content-Type"] == "image/heic"
         async with connect(f"{p['subscribe']['url']}?token={p['subscribe']['token']}", origin=server) as ws:
             await next_event(ws)
             posted = await http.post(p["upload"]["url"], data=p["upload"]["fields"],
-                                     files={"file": ("IMG_0001.HEIC", data, "image/heic")})
+                                     files={"file": ("IMG_0001.HEIC", data, "application/octet-stream")})
             assert posted.status_code == 204, posted.text
             events = [await next_event(ws, timeout=30), await next_event(ws, timeout=30)]
     completed = events[-1]

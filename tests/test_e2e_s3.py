@@ -71,3 +71,24 @@ async def test_photo_through_s3_sqs_and_the_worker_ends_as_a_completed_push(clou
         assert fetched.status_code == 200
         image = Image.open(io.BytesIO(fetched.content))
         assert (image.format, image.size) == ("WEBP", (thumb["width"], thumb["height"])) == ("WEBP", (213, 320))
+        # The same stack takes an iPhone's HEIC (web and worker share the demo's content types): upright,
+        # with every file of the thumb stored with its own type and the placeholder in the event.
+        from .images import iphone_heic
+
+        heic = iphone_heic(600, 400)
+        p = (await http.post("/api/uploads/", json={
+            "filename": "IMG_0042.HEIC", "content_type": "image/heic", "size": len(heic)})).json()
+        async with connect(f"{p['subscribe']['url']}?token={p['subscribe']['token']}", origin=base) as ws:
+            await ws.recv()
+            posted = await http.post(p["upload"]["url"], data=p["upload"]["fields"],
+                                     files={"file": ("IMG_0042.HEIC", heic, "image/heic")})
+            assert posted.status_code == 204, posted.text
+            events = [json.loads(await asyncio.wait_for(ws.recv(), 30)) for _ in range(2)]
+        completed = events[1]
+        assert completed["status"] == "completed", (completed, cloud_stack["log"].read_text())
+        assert completed["original"] == {"width": 600, "height": 400, "format": "HEIF"} and completed["placeholder"]
+        thumb = next(v for v in completed["variants"] if v["name"] == "thumb")
+        for file in thumb["formats"]:
+            fetched = await http.get(file["url"])
+            assert fetched.status_code == 200 and fetched.headers["content-type"] == file["type"], file
+            assert Image.open(io.BytesIO(fetched.content)).size == (320, 213)

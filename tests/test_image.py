@@ -25,7 +25,8 @@ from realtime_uploads.processing.image import (
     render_variants,
 )
 
-RED, GREEN, BLUE, YELLOW = (255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 0)
+from .images import BLUE, GREEN, RED, YELLOW, quadrants
+
 WHITE, CYAN = (255, 255, 255), (0, 255, 255)
 MAX_PIXELS = 50_000_000
 
@@ -62,15 +63,6 @@ def close(pixel, expected, tolerance=12) -> bool:
 def noise(size: int, seed: bytes = b"") -> bytes:
     """Deterministic incompressible bytes."""
     return hashlib.shake_256(seed).digest(size)
-
-
-def quadrants(width: int, height: int) -> Image.Image:
-    """Red top-left, green top-right, blue bottom-left, yellow bottom-right."""
-    im = Image.new("RGB", (width, height))
-    for box, colour in (((0, 0), RED), ((1, 0), GREEN), ((0, 1), BLUE), ((1, 1), YELLOW)):
-        x, y = box[0] * width // 2, box[1] * height // 2
-        im.paste(colour, (x, y, x + width // 2, y + height // 2))
-    return im
 
 
 def bilevel_png(width: int, height: int) -> bytes:

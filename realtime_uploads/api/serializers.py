@@ -9,13 +9,19 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from ..conf import uploads_settings
+from ..processing.formats import content_type_for
 
 
 class PresignInputSerializer(serializers.Serializer):
-    """``{"filename": str, "content_type": str, "size": int (bytes)}``."""
+    """``{"filename": str, "content_type": str, "size": int (bytes)}``.
+
+    A generic ``content_type`` ("" or ``application/octet-stream``, what browsers give a file they cannot
+    type, such as a phone's HEIC) is taken from the file name's extension (``IMG_0001.HEIC`` → ``image/heic``);
+    the presigned policy then pins that type, and the browser sends it from ``fields``.
+    """
 
     filename = serializers.CharField(max_length=255, trim_whitespace=True)
-    content_type = serializers.CharField(max_length=100)
+    content_type = serializers.CharField(max_length=100, allow_blank=True)
     size = serializers.IntegerField()
 
     def validate_filename(self, value: str) -> str:
@@ -23,13 +29,15 @@ class PresignInputSerializer(serializers.Serializer):
             raise serializers.ValidationError("File name must not contain control characters.")
         return value
 
-    def validate_content_type(self, value: str) -> str:
+    def validate(self, attrs: dict) -> dict:
         allowed = uploads_settings.ALLOWED_CONTENT_TYPES
-        if value not in allowed:
-            raise serializers.ValidationError(
-                f"Content type {value!r} is not allowed; use one of {', '.join(allowed)}."
-            )
-        return value
+        declared = attrs["content_type"]
+        resolved = content_type_for(declared, attrs["filename"])
+        if resolved not in allowed:
+            named = f"{declared!r}" if resolved == declared else f"{declared!r} (taken from the name: {resolved!r})"
+            raise serializers.ValidationError({"content_type": [
+                f"Content type {named} is not allowed; use one of {', '.join(allowed)}."]})
+        return {**attrs, "content_type": resolved}
 
     def validate_size(self, value: int) -> int:
         maximum = uploads_settings.MAX_SIZE

@@ -35,6 +35,14 @@ CONTENT_TYPE_FORMATS = {
     "image/heic": "HEIF",
     "image/heif": "HEIF",
 }
+#: File-name extensions (lower case) -> content type, for a client that says only "application/octet-stream".
+EXTENSION_CONTENT_TYPES = {
+    "jpg": "image/jpeg", "jpeg": "image/jpeg", "jpe": "image/jpeg", "png": "image/png", "gif": "image/gif",
+    "webp": "image/webp", "avif": "image/avif", "heic": "image/heic", "heics": "image/heic",
+    "heif": "image/heif", "heifs": "image/heif", "hif": "image/heif",
+}
+#: What browsers send for a file whose type they do not know (phones' HEIC among them).
+GENERIC_CONTENT_TYPES = frozenset({"", "application/octet-stream", "binary/octet-stream"})
 FORMAT_EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif", "AVIF": "avif", "HEIF": "heic"}
 #: Formats a variant may be rendered as.
 OUTPUT_FORMATS = frozenset({"JPEG", "PNG", "WEBP", "AVIF"})
@@ -98,6 +106,18 @@ def enable_decoders(formats: Collection[str]) -> None:
         pi_heif.register_heif_opener(thumbnails=False, depth_images=False, aux_images=False)
         Image.init()
         _heif_registered = True
+
+
+def content_type_for(declared: str, filename: str) -> str:
+    """``declared``, or when it is generic ("", application/octet-stream) the type of ``filename``'s extension.
+
+    Browsers give files they cannot type (a phone's HEIC, often) one of those; the name is all the server
+    has (it never sees the bytes: the processor identifies them). Unknown extensions keep ``declared``.
+    """
+    if declared.strip().lower() not in GENERIC_CONTENT_TYPES:
+        return declared
+    _, dot, extension = filename.rpartition(".")
+    return EXTENSION_CONTENT_TYPES.get(extension.lower(), declared) if dot else declared
 
 
 def content_type(fmt: str) -> str:
