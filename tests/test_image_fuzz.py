@@ -1,7 +1,10 @@
-"""Property tests of the image pipeline on generated, truncated and bit-flipped images (hypothesis).
+"""Property tests of the image pipeline on generated, truncated, bit-flipped and spliced images (hypothesis).
 
 Whatever the bytes, ``render_variants`` returns variants within their boxes and
-limits, or raises ProcessingError with a known code: never another exception.
+limits, every file of them a readable image, or raises ProcessingError with a
+known code: never another exception. The images include HEIC (written by
+pillow-heif's encoder through ``tests.images.heic``, never registered with
+Pillow: pi-heif decodes them, as in production) and AVIF (Pillow's libavif).
 Short by default (the suite stays fast); ``HYPOTHESIS_PROFILE=long`` runs
 thousands of examples::
 
@@ -15,6 +18,7 @@ import os
 import subprocess
 import sys
 import warnings
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -28,6 +32,8 @@ from realtime_uploads.processing.limits import ImageLimits
 from realtime_uploads.processing.sandbox import render_isolated
 from realtime_uploads.processing.sniff import sniff_format, webp_size
 
+from .images import heic, quadrants
+
 LONG = os.environ.get("HYPOTHESIS_PROFILE") == "long"
 FUZZ = settings(
     max_examples=3000 if LONG else 120,
@@ -36,16 +42,29 @@ FUZZ = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 MODES = ["1", "L", "LA", "P", "PA", "RGB", "RGBA", "CMYK", "I;16", "I", "F", "YCbCr"]
-FORMATS = ["JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF", "ICO", "PPM"]
-SPECS = (VariantSpec("thumb", 16, 16, "WEBP"), VariantSpec("box", 40, 24, "JPEG"), VariantSpec("p", 64, 64, "PNG"))
+PHONE_FORMATS = ["HEIF", "AVIF"]
+FORMATS = ["JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF", "ICO", "PPM", *PHONE_FORMATS]
+SPECS = (VariantSpec("thumb", 16, 16, "WEBP"), VariantSpec("box", 40, 24, ["AVIF", "JPEG"]),
+         VariantSpec("p", 64, 64, "PNG"))
 MAX_PIXELS = 64 * 64 * 4
-ALL = ("JPEG", "PNG", "GIF", "WEBP")
+ALL = ("JPEG", "PNG", "GIF", "WEBP", "HEIF", "AVIF")
+
+
+
+def _encode(im: Image.Image, fmt: str, params: dict) -> bytes:
+    if fmt == "HEIF":  # pillow-heif's encoder; its quality is libheif's 0..100 (-1: lossless)
+        return heic(im, quality=-1 if params.get("lossless") else params.get("quality", 50))
+    out = io.BytesIO()
+    if fmt == "AVIF":
+        params = {k: v for k, v in params.items() if k == "quality"}
+    im.save(out, fmt, **(params if fmt in ("JPEG", "WEBP", "AVIF") else {}))
+    return out.getvalue()
 
 
 @st.composite
-def images(draw) -> bytes:
+def images(draw, formats=FORMATS) -> bytes:
     """An encoded image of a random size, mode and format, then maybe truncated, bit-flipped or spliced."""
-    mode, fmt = draw(st.sampled_from(MODES)), draw(st.sampled_from(FORMATS))
+    mode, fmt = draw(st.sampled_from(MODES)), draw(st.sampled_from(formats))
     size = (draw(st.integers(1, 96)), draw(st.integers(1, 96)))
     seed = draw(st.binary(min_size=1, max_size=64))
     pixels = (seed * (1 + 4 * size[0] * size[1] * 4 // len(seed)))
@@ -56,9 +75,7 @@ def images(draw) -> bytes:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                out = io.BytesIO()
-                candidate.save(out, fmt, **(params if fmt in ("JPEG", "WEBP") else {}))
-            data = out.getvalue()
+                data = _encode(candidate, fmt, params)
             break
         except (OSError, ValueError, KeyError, TypeError):
             continue
@@ -91,9 +108,11 @@ def check(original, rendered, max_pixels: int) -> None:
     for variant, spec in zip(rendered, SPECS, strict=True):
         assert 1 <= variant.width <= spec.width and 1 <= variant.height <= spec.height
         assert variant.width <= original.width and variant.height <= original.height
-        with Image.open(io.BytesIO(variant.data)) as im:
-            assert (im.format, im.size) == (spec.format, (variant.width, variant.height))
-            im.load()
+        assert tuple(f.format for f in variant.files) == spec.formats
+        for file in variant.files:  # every format of the variant, not only the fallback
+            with Image.open(io.BytesIO(file.data)) as im:
+                assert (im.format, im.size) == (file.format, (variant.width, variant.height))
+                im.load()
 
 
 @FUZZ
@@ -113,15 +132,65 @@ def test_any_bytes_give_variants_within_bounds_or_a_known_error_code(data, limit
     check(original, rendered, MAX_PIXELS)
 
 
+@settings(FUZZ, max_examples=1000 if LONG else 40)
+@given(data=images(formats=PHONE_FORMATS), limits=limits)
+def test_damaged_heic_and_avif_give_variants_within_bounds_or_a_known_error_code(data, limits):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            original, rendered = render_variants(io.BytesIO(data), SPECS, max_pixels=MAX_PIXELS,
+                                                 allowed_formats=ALL, limits=limits)
+        except ProcessingError as exc:
+            assert exc.code in ERROR_CODES and exc.message
+            event(exc.code)
+            return
+    event(f"rendered {original.format}")
+    assert original.format in PHONE_FORMATS
+    check(original, rendered, MAX_PIXELS)
+
+
 @settings(FUZZ, max_examples=300 if LONG else 8)
-@given(data=images())
-def test_the_sandbox_gives_the_same_contract(data):
+@given(data=images(), allowed=st.sampled_from([ALL[:4], ALL]))
+def test_the_sandbox_gives_the_same_contract(data, allowed):
     try:
-        original, rendered = render_isolated(data, SPECS, max_pixels=MAX_PIXELS)
+        original, rendered = render_isolated(data, SPECS, max_pixels=MAX_PIXELS, allowed_formats=allowed)
     except ProcessingError as exc:
         assert exc.code in ERROR_CODES and exc.code != "internal_error", exc.message
         return
     check(original, rendered, MAX_PIXELS)
+
+
+@settings(FUZZ, max_examples=100 if LONG else 6)
+@given(data=images(formats=PHONE_FORMATS))
+def test_the_sandbox_gives_the_same_contract_for_damaged_heic_and_avif(data):
+    try:
+        original, rendered = render_isolated(data, SPECS, max_pixels=MAX_PIXELS, allowed_formats=ALL)
+    except ProcessingError as exc:
+        assert exc.code in ERROR_CODES and exc.code != "internal_error", exc.message
+        return
+    assert original.format in PHONE_FORMATS
+    check(original, rendered, MAX_PIXELS)
+
+
+def test_every_truncation_and_byte_flip_of_a_heic_and_an_avif_is_rendered_or_refused_with_a_known_code():
+    """The same property without chance: every fourth truncation point and every byte flipped (bits 0 and 7)."""
+    outcomes = Counter()
+    for fmt in PHONE_FORMATS:
+        data = _encode(quadrants(40, 30), fmt, {"quality": 50})
+        damaged = [data[:n] for n in range(0, len(data), 4)]
+        damaged += [data[:at] + bytes([data[at] ^ 0x81]) + data[at + 1:] for at in range(len(data))]
+        for candidate in damaged:
+            try:
+                original, rendered = render_variants(io.BytesIO(candidate), SPECS, max_pixels=MAX_PIXELS,
+                                                     allowed_formats=ALL)
+            except ProcessingError as exc:
+                assert exc.code in ERROR_CODES and exc.message
+                outcomes[fmt, exc.code] += 1
+                continue
+            check(original, rendered, MAX_PIXELS)
+            outcomes[fmt, "rendered"] += 1
+    for fmt in PHONE_FORMATS:  # both kinds of outcome were met for both formats: the damage was not all fatal
+        assert outcomes[fmt, "rendered"] and outcomes[fmt, "corrupt_image"], outcomes
 
 
 @FUZZ

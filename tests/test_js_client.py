@@ -6,31 +6,20 @@ They need only Node (20.11+ for --test-timeout; no npm packages). Without ``node
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
+from .node import node_binary
 
 ROOT = Path(__file__).resolve().parent.parent
 JS_TESTS = ROOT / "tests" / "js"
-
-
-def _node() -> str:
-    node = shutil.which("node")
-    if node:
-        return node
-    if os.environ.get("REALTIME_UPLOADS_REQUIRE_SERVICES") == "1":
-        pytest.fail("node is needed for the browser client's tests (tests/js) and is not on PATH")
-    pytest.skip("node is not installed: the browser client's tests (tests/js) did not run")
 
 
 def test_browser_client_unit_tests_pass_under_node():
     files = sorted(str(p.relative_to(ROOT)) for p in JS_TESTS.glob("*.test.mjs"))
     assert files, "no tests/js/*.test.mjs found"
     result = subprocess.run(
-        [_node(), "--test", "--test-timeout=10000", *files],
+        [node_binary("the browser client's tests (tests/js)"), "--test", "--test-timeout=10000", *files],
         cwd=ROOT, capture_output=True, text=True, timeout=180, check=False,
     )
     assert result.returncode == 0, f"node --test failed:\n{result.stdout[-8000:]}\n{result.stderr[-4000:]}"

@@ -8,8 +8,6 @@ cases as JSON on stdin). Without ``node`` those comparisons skip, except on CI
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -20,6 +18,8 @@ from realtime_uploads import services
 from realtime_uploads.backends import get_backend
 from realtime_uploads.events import upload_event
 from realtime_uploads.picture import picture_html
+
+from .node import node_binary
 
 PICTURE_JS = Path(__file__).resolve().parent.parent / "realtime_uploads" / "static" / "realtime_uploads" / "picture.js"
 # Reads [[event, options], ...] on stdin, writes [pictureHTML(event, options), ...] (null for none).
@@ -99,20 +99,14 @@ CASES = {
 }
 
 
-def _node() -> str:
-    node = shutil.which("node")
-    if node:
-        return node
-    if os.environ.get("REALTIME_UPLOADS_REQUIRE_SERVICES") == "1":
-        pytest.fail("node is needed to compare picture_html with the browser client's pictureHTML")
-    pytest.skip("node is not installed: picture_html was not compared with pictureHTML")
+NEEDED_FOR = "comparing picture_html with the browser client's pictureHTML"
 
 
 def js_picture_html(cases: list[tuple[dict, dict]]) -> list[str | None]:
     """pictureHTML(event, options) in node for each (event, picture_html keyword arguments)."""
     js_cases = [[e, {("className" if k == "class_name" else k): v for k, v in kw.items()}] for e, kw in cases]
     result = subprocess.run(
-        [_node(), "--input-type=module", "-e", NODE_SCRIPT], input=json.dumps(js_cases),
+        [node_binary(NEEDED_FOR), "--input-type=module", "-e", NODE_SCRIPT], input=json.dumps(js_cases),
         capture_output=True, text=True, timeout=60, check=False,
     )
     assert result.returncode == 0, result.stderr[-4000:]

@@ -58,7 +58,8 @@ def is_animated(im: Image.Image, fmt: str) -> bool:
 def render_frames(im: Image.Image, specs: Sequence[VariantSpec], sizes: Sequence[tuple[int, int]],
                   transpose: Image.Transpose | None, budget: AnimationBudget,
                   resample=Image.Resampling.LANCZOS) -> Animation | None:
-    """Every frame of ``im`` resized to ``sizes`` (one per spec), or None when the budget is passed.
+    """Every frame of ``im`` resized to ``sizes`` (one per spec, in stored orientation) then turned by
+    ``transpose``, or None when the budget is passed.
 
     ``im`` is left at its first frame. Decoder errors in a later frame end the
     animation (None: the still is rendered instead); they are not the upload's failure.
@@ -66,29 +67,45 @@ def render_frames(im: Image.Image, specs: Sequence[VariantSpec], sizes: Sequence
     per_frame = im.width * im.height
     frame_bytes = sum(w * h * 4 for w, h in sizes)
     frames: dict[str, list[Image.Image]] = {spec.name: [] for spec in specs}
-    durations: list[int] = []
-    loop = int(im.info.get("loop", 0) or 0)
+    durations: list[int | None] = []
+    starts: list[int | None] = []
+    loop = _loop_count(im)
     try:
         for index, frame in enumerate(ImageSequence.Iterator(im)):
             count = index + 1
             if (count > budget.max_frames or count * per_frame > budget.max_pixels
                     or count * frame_bytes > budget.max_bytes):
                 return None
-            duration = frame.info.get("duration") or _DEFAULT_DURATION
-            picture = frame.convert("RGBA")
-            if transpose is not None:
-                picture = picture.transpose(transpose)
-            for spec, size in zip(specs, sizes, strict=True):
+            picture = frame.convert("RGBA")  # loads the frame: Pillow's WebP sets its duration only then
+            durations.append(frame.info.get("duration"))
+            starts.append(frame.info.get("timestamp"))  # WebP: when the frame starts, in ms
+            for spec, size in zip(specs, sizes, strict=True):  # ``sizes`` are as stored: resize, then orient
                 rendered = picture if picture.size == size else picture.resize(size, resample, reducing_gap=3.0)
+                if transpose is not None:
+                    rendered = rendered.transpose(transpose)
                 frames[spec.name].append(_opaque(rendered))
-            durations.append(int(duration))
     except (OSError, ValueError, EOFError, SyntaxError):
         return None
     finally:
         im.seek(0)
     if len(durations) < 2:
         return None
-    return Animation(frames, durations, loop)
+    if durations[0] is None and starts[1]:
+        durations[0] = starts[1]  # a WebP's first frame, decoded (and its info emptied) before: see _loop_count
+    return Animation(frames, [int(d or _DEFAULT_DURATION) for d in durations], loop)
+
+
+def _loop_count(im: Image.Image) -> int:
+    """How many times ``im`` plays (0: forever). A GIF without the NETSCAPE extension plays once.
+
+    A WebP's count is asked of libwebp's demuxer, which Pillow keeps as ``_decoder``: by the time the
+    frames are rendered ``im.info`` is empty when the pipeline handed the decoded RGB(A) image on as it
+    was (:func:`.colour.prepare` empties the info of the image it returns, and that may be ``im``).
+    """
+    if im.format == "WEBP" and hasattr(getattr(im, "_decoder", None), "get_info"):
+        return int(im._decoder.get_info()[1])  # (size, loop, background, frames, mode)
+    loop = im.info.get("loop")
+    return 1 if loop is None else int(loop)
 
 
 def _opaque(frame: Image.Image) -> Image.Image:

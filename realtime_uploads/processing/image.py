@@ -38,7 +38,9 @@ from .resample import resize
 from .sniff import sniff_format, webp_size
 from .variants import RenderedFile, RenderedVariant, VariantSpec  # noqa: F401 - re-exported
 
-_DECODE_ERRORS = (OSError, SyntaxError, ValueError, struct.error, EOFError, IndexError)
+# RuntimeError: what Pillow's AVIF plugin and pi-heif raise for damaged files ("Decoding of color planes failed",
+# "Missing or empty image item"), found by tests/test_image_fuzz.py.
+_DECODE_ERRORS = (OSError, SyntaxError, ValueError, struct.error, EOFError, IndexError, RuntimeError)
 _BOMB = (Image.DecompressionBombError, Image.DecompressionBombWarning)
 # EXIF orientation -> transpose, the table of PIL.ImageOps.exif_transpose.
 _TRANSPOSE = {

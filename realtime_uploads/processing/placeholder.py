@@ -29,8 +29,13 @@ from PIL import Image
 #: The reference encoder refuses images over 100 x 100 pixels ("slow with no benefit").
 MAX_SIDE = 100
 #: What the pipeline encodes: the few DCT terms a ThumbHash keeps come out the same from 32 px as from 100 px
-#: (box-filtered), at a tenth of the Python work (about 1 ms).
+#: (box-filtered), at a tenth of the Python work (about 1 ms). Smaller images are enlarged to it: the hash
+#: samples up to 7 cosines along a side, and a side of fewer pixels than that aliases the higher ones into a
+#: pattern the image does not have (the reference encoder's hash of one blue pixel decodes to orange stripes).
 PLACEHOLDER_SIDE = 32
+#: The shorter side's fewest pixels, for the same reason: alpha's 5 terms a side need 4 (a 1600 x 40 banner's
+#: 200 x 5 variant would otherwise be hashed at 32 x 1, and decode striped across).
+MIN_SIDE = 4
 
 
 def _round(value: float) -> int:
@@ -109,9 +114,10 @@ def rgba_to_thumbhash(w: int, h: int, rgba: bytes) -> bytes:
 
 
 def _small(image: Image.Image) -> Image.Image:
-    """``image`` as RGBA, box-filtered to fit PLACEHOLDER_SIDE square (aspect kept, never upscaled)."""
-    scale = min(1.0, PLACEHOLDER_SIDE / max(image.size))
-    size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+    """``image`` as RGBA, box-filtered to PLACEHOLDER_SIDE on its longer side (down or up) and at least
+    MIN_SIDE on its shorter (aspect kept otherwise: the hash stores the aspect itself, rounded much coarser)."""
+    scale = PLACEHOLDER_SIDE / max(image.size)
+    size = (max(MIN_SIDE, round(image.width * scale)), max(MIN_SIDE, round(image.height * scale)))
     small = image if size == image.size else image.resize(size, Image.Resampling.BOX)
     return small.convert("RGBA")
 
