@@ -67,7 +67,9 @@ def _get_context():
     with _context_lock:
         if _context is None:
             context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload([__name__])
+            # pi-heif too (imported, not registered: enable_decoders registers it where HEIC is allowed), so a
+            # child does not spend 15-35 ms importing libheif for every HEIC; the forkserver skips it if absent.
+            context.set_forkserver_preload([__name__, "pi_heif"])
             _context = context
         return _context
 
