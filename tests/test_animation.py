@@ -13,7 +13,7 @@ from realtime_uploads.processing.animation import AnimationBudget
 from realtime_uploads.processing.image import VariantSpec, render_variants
 from realtime_uploads.processing.sandbox import render_isolated
 
-from .images import BLUE, GREEN, RED, YELLOW, encode, exif_bytes, quadrants
+from .images import BLUE, GREEN, RED, YELLOW, animated_gif, encode, exif_bytes, quadrants
 
 COLOURS = [RED, GREEN, BLUE, YELLOW]
 ALLOWED = ("GIF", "WEBP", "PNG", "JPEG")
@@ -82,7 +82,7 @@ def test_an_animated_gif_becomes_an_animated_webp_keeping_each_frames_timing_and
     assert (variant.width, variant.height, variant.animated, variant.frames) == (30, 20, True, 4)
     with Image.open(io.BytesIO(variant.data)) as im:
         assert (im.format, im.size, im.n_frames, im.is_animated) == ("WEBP", (30, 20), 4, True)
-        assert im.info["loop"] == 3
+        assert im.info["loop"] == 4  # a GIF repeating 3 times plays 4 times: WebP counts plays
     frames = frames_of(variant.data)
     assert [duration for _, duration in frames] == [80, 120, 200, 50]
     for (frame, _), colour in zip(frames, COLOURS, strict=True):
@@ -90,9 +90,10 @@ def test_an_animated_gif_becomes_an_animated_webp_keeping_each_frames_timing_and
         assert all(close(frame.getpixel(p), colour) for p in ((1, 1), (15, 10), (28, 18))), (centre(frame), colour)
 
 
-@pytest.mark.parametrize(("loop", "expected"), [(None, 1), (0, 0), (5, 5)])
+@pytest.mark.parametrize(("loop", "expected"), [(None, 1), (0, 0), (5, 6)])
 def test_a_gif_that_plays_once_becomes_a_webp_that_plays_once_and_a_looping_one_loops_alike(loop, expected):
-    """A GIF without the NETSCAPE extension plays once; WebP's loop count 1 is one play, 0 forever."""
+    """A GIF without the NETSCAPE extension plays once; its NETSCAPE count N repeats it N times after the
+    first play (0: forever). WebP's ANIM count is the number of plays (0: forever)."""
     data = gif(**({} if loop is None else {"loop": loop}))
     assert (b"NETSCAPE2.0" in data) is (loop is not None)
     _, [variant] = render(data, VariantSpec("anim", 60, 60, "WEBP", animated=True))
@@ -224,3 +225,38 @@ def test_the_sandbox_renders_animated_variants_and_applies_the_budget():
     _, [still] = render_isolated(many_frame_gif(10_000), [spec], max_pixels=10**6,
                                  animation=AnimationBudget(max_frames=20))
     assert not still.animated and [f.format for f in still.files] == ["WEBP", "JPEG"]
+
+
+def _gif_with_a_frame_past_its_screen(screen: int, frame: int) -> bytes:
+    """A two-frame GIF of ``screen`` square whose second image descriptor claims ``frame`` square (GIF89a
+    section 20: nothing stops a frame reaching past the logical screen; Pillow grows its canvas to hold it)."""
+    data = bytearray(gif(durations=(80, 80), size=(screen, screen)))
+    second = data.index(b"\x2c", data.index(b"\x2c") + 1)  # the second frame's image descriptor
+    data[second + 5:second + 9] = struct.pack("<HH", frame, frame)
+    return bytes(data)
+
+
+def test_a_gif_frame_reaching_past_its_screen_ends_the_animation_before_it_is_rendered(monkeypatch):
+    """Pillow grows the canvas for such a frame (5000 x 5000 here, from a 64 x 64 header): the animation
+    stops at that frame and the variant renders still, so no frame escapes MAX_PIXELS or MAX_DECODE_BYTES."""
+    data = _gif_with_a_frame_past_its_screen(64, 5000)
+    converted, real = [], Image.Image.convert
+    monkeypatch.setattr(Image.Image, "convert", lambda im, *a, **k: converted.append(im.size) or real(im, *a, **k))
+    original, [variant] = render_variants(io.BytesIO(data), [VariantSpec("anim", 32, 32, "WEBP", animated=True)],
+                                          max_pixels=10_000)
+    assert (original.width, original.height) == (64, 64)
+    assert variant.animated is False and (variant.width, variant.height) == (32, 32)
+    assert (5000, 5000) not in converted
+
+
+def test_a_truncated_animated_gif_renders_its_first_frame_whether_or_not_animation_is_asked():
+    """Damage in the second frame (Pillow's reader raises IndexError or struct.error reading its header)
+    is never the upload's failure: the intact first frame renders, animated only if the damage spared it."""
+    data = animated_gif(2)
+    second = data.index(b"\x2c", data.index(b"\x2c") + 1)  # the second frame's image descriptor
+    for end in range(second, len(data)):
+        for spec in (VariantSpec("s", 30, 30, "PNG"), VariantSpec("a", 30, 30, "WEBP", animated=True)):
+            _, [variant] = render(data[:end], spec)
+            assert (variant.width, variant.height) == (30, 20), end
+            if spec.name == "s":
+                assert variant.animated is False

@@ -71,6 +71,12 @@ def test_a_row_written_before_0_2_has_its_fallback_as_its_only_file(make_upload)
     assert [(f["format"], f["size"]) for f in variant["formats"]] == [("WEBP", 5)]
 
 
+def _five_files(variant: dict) -> None:
+    """Three more files before the variant's own two: distinct formats and keys under its folder."""
+    extra = [{"format": f, "key": variant["key"].replace("thumb.", f"thumb-{f}."), "size": 1} for f in "ABC"]
+    variant["formats"][:0] = extra
+
+
 def _bad(payload: dict, where: str, change) -> dict:
     change(payload["variants"][0] if where == "variant" else payload)
     return payload
@@ -87,8 +93,10 @@ def _bad(payload: dict, where: str, change) -> dict:
         ("variant", lambda v: v["formats"][0].update(key=v["formats"][0]["key"].replace("thumb.", "../t.")),
          "variants"),
         ("variant", lambda v: v["formats"][0].update(size=0), "variants"),
-        ("variant", lambda v: v["formats"].extend([{"format": f, "key": f"variants/x/{f}", "size": 1}
-                                                   for f in "ABC"]), "variants"),  # over 4 files
+        ("variant", lambda v: _five_files(v), "variants"),  # each valid alone, but over the 4 allowed
+        ("variant", lambda v: v["formats"][0].update(format="webp"), "variants"),  # WEBP twice, in two cases
+        ("top", lambda p: p["variants"][1]["formats"][0].update(key=p["variants"][0]["formats"][0]["key"]),
+         "variants"),  # two variants sharing one file
         ("variant", lambda v: v.update(animated="yes"), "variants"),
         ("top", lambda p: p.update(placeholder="not base64!"), "placeholder"),
         ("top", lambda p: p.update(placeholder="A" * 65), "placeholder"),

@@ -157,3 +157,16 @@ def test_allowing_heic_without_pi_heif_is_a_setting_error_naming_the_package(mon
     with pytest.raises(SettingError, match=r"ALLOWED_CONTENT_TYPES.*pip install pi-heif"):
         validate({"ALLOWED_CONTENT_TYPES": ["image/jpeg", "image/heic"]})
     validate({"ALLOWED_CONTENT_TYPES": ["image/jpeg"]})  # only those who ask for HEIC need it
+
+
+def test_the_browser_client_and_the_presign_map_the_same_extensions():
+    """sniff.js's EXTENSION_TYPES and formats.EXTENSION_CONTENT_TYPES are one table written twice."""
+    import re
+    from pathlib import Path
+
+    from realtime_uploads.processing.formats import EXTENSION_CONTENT_TYPES
+
+    source = (Path(__file__).resolve().parent.parent / "realtime_uploads/static/realtime_uploads/sniff.js").read_text()
+    table = source[source.index("EXTENSION_TYPES = Object.freeze({"):]
+    table = table[:table.index("});")]
+    assert dict(re.findall(r"(\w+): \"([^\"]+)\"", table)) == EXTENSION_CONTENT_TYPES

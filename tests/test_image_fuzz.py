@@ -44,7 +44,7 @@ FUZZ = settings(
 MODES = ["1", "L", "LA", "P", "PA", "RGB", "RGBA", "CMYK", "I;16", "I", "F", "YCbCr"]
 PHONE_FORMATS = ["HEIF", "AVIF"]
 FORMATS = ["JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF", "ICO", "PPM", *PHONE_FORMATS]
-SPECS = (VariantSpec("thumb", 16, 16, "WEBP"), VariantSpec("box", 40, 24, ["AVIF", "JPEG"]),
+SPECS = (VariantSpec("thumb", 16, 16, "WEBP", animated=True), VariantSpec("box", 40, 24, ["AVIF", "JPEG"]),
          VariantSpec("p", 64, 64, "PNG"))
 MAX_PIXELS = 64 * 64 * 4
 ALL = ("JPEG", "PNG", "GIF", "WEBP", "HEIF", "AVIF")
@@ -57,7 +57,9 @@ def _encode(im: Image.Image, fmt: str, params: dict) -> bytes:
     out = io.BytesIO()
     if fmt == "AVIF":
         params = {k: v for k, v in params.items() if k == "quality"}
-    im.save(out, fmt, **(params if fmt in ("JPEG", "WEBP", "AVIF") else {}))
+    if fmt == "GIF":
+        params = {k: v for k, v in params.items() if k in ("save_all", "duration", "append_images")}
+    im.save(out, fmt, **(params if fmt in ("JPEG", "WEBP", "AVIF", "GIF") else {}))
     return out.getvalue()
 
 
@@ -70,6 +72,9 @@ def images(draw, formats=FORMATS) -> bytes:
     pixels = (seed * (1 + 4 * size[0] * size[1] * 4 // len(seed)))
     im = Image.frombytes(mode, size, pixels[: len(Image.new(mode, size).tobytes())])
     params = draw(st.sampled_from([{}, {"quality": 20}, {"lossless": True}, {"optimize": True}]))
+    if fmt in ("GIF", "WEBP") and draw(st.booleans()):  # an animation: the frames' path is fuzzed too
+        params = {**params, "save_all": True, "duration": draw(st.integers(0, 200)),
+                  "append_images": [im.rotate(90 * turn) for turn in range(1, draw(st.integers(2, 4)))]}
     data = b""
     for candidate in (im, im.convert("RGBA" if "A" in mode else "RGB")):  # the mode, else one the format holds
         try:

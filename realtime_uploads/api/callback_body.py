@@ -88,9 +88,14 @@ def _key(where: str, value: Any, prefix: str) -> str:
     return key
 
 
+def _format(where: str, value: Any) -> str:
+    """A format name, upper-cased as the contract writes them (``webp`` and ``WEBP`` are one format)."""
+    return _str(where, value, 16).upper()
+
+
 def _file(where: str, value: Any, prefix: str) -> dict[str, Any]:
     value = _object(where, value)
-    return {"format": _str(f"{where}.format", value.get("format"), 16),
+    return {"format": _format(f"{where}.format", value.get("format")),
             "key": _key(f"{where}.key", value.get("key"), prefix),
             "size": _int(f"{where}.size", value.get("size"), 1)}
 
@@ -112,7 +117,7 @@ def _variant(index: int, value: Any, prefix: str) -> dict[str, Any]:
     name = _str(f"{where}.name", value.get("name"), 64)
     if not _NAME.fullmatch(name):
         raise ValueError(f"{where}.name must be an identifier such as 'thumb', got {name!r}.")
-    fallback = {"format": _str(f"{where}.format", value.get("format"), 16),
+    fallback = {"format": _format(f"{where}.format", value.get("format")),
                 "key": _key(f"{where}.key", value.get("key"), prefix),
                 "size": _int(f"{where}.size", value.get("size"), 1)}
     animated = value.get("animated", False)
@@ -209,6 +214,9 @@ def _parse_variants(value: Any, prefix: str) -> list[dict[str, Any]]:
     names = [v["name"] for v in variants]
     if len(set(names)) != len(names):
         raise ValueError("Variant names must be unique.")
+    keys = [f["key"] for v in variants for f in v["formats"]]
+    if len(set(keys)) != len(keys):
+        raise ValueError("Every file of every variant must have a key of its own.")
     return variants
 
 

@@ -19,6 +19,7 @@ profiles of animated files are not applied (the frames are taken as sRGB).
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -50,9 +51,21 @@ class Animation:
     loop: int
 
 
+#: What a damaged later frame makes Pillow's GIF and WebP readers raise (found by fuzzing truncated GIFs):
+#: never the upload's failure, the variant renders still.
+FRAME_ERRORS = (OSError, ValueError, EOFError, SyntaxError, IndexError, struct.error, RuntimeError,
+                Image.DecompressionBombError)
+
+
 def is_animated(im: Image.Image, fmt: str) -> bool:
-    """True for a GIF or WebP with more than one frame (Pillow learns it from the second frame's header)."""
-    return fmt in ANIMATED_INPUTS and bool(getattr(im, "is_animated", False))
+    """True for a GIF or WebP with more than one frame (Pillow learns it from the second frame's header);
+    False when that header is damaged."""
+    if fmt not in ANIMATED_INPUTS:
+        return False
+    try:
+        return bool(getattr(im, "is_animated", False))
+    except FRAME_ERRORS:
+        return False
 
 
 def render_frames(im: Image.Image, specs: Sequence[VariantSpec], sizes: Sequence[tuple[int, int]],
@@ -64,7 +77,8 @@ def render_frames(im: Image.Image, specs: Sequence[VariantSpec], sizes: Sequence
     ``im`` is left at its first frame. Decoder errors in a later frame end the
     animation (None: the still is rendered instead); they are not the upload's failure.
     """
-    per_frame = im.width * im.height
+    canvas = im.size
+    per_frame = canvas[0] * canvas[1]
     frame_bytes = sum(w * h * 4 for w, h in sizes)
     frames: dict[str, list[Image.Image]] = {spec.name: [] for spec in specs}
     durations: list[int | None] = []
@@ -73,6 +87,8 @@ def render_frames(im: Image.Image, specs: Sequence[VariantSpec], sizes: Sequence
     try:
         for index, frame in enumerate(ImageSequence.Iterator(im)):
             count = index + 1
+            if frame.size != canvas:  # a GIF frame reaching past the screen grows Pillow's canvas: not ours
+                return None
             if (count > budget.max_frames or count * per_frame > budget.max_pixels
                     or count * frame_bytes > budget.max_bytes):
                 return None
@@ -84,7 +100,7 @@ def render_frames(im: Image.Image, specs: Sequence[VariantSpec], sizes: Sequence
                 if transpose is not None:
                     rendered = rendered.transpose(transpose)
                 frames[spec.name].append(_opaque(rendered))
-    except (OSError, ValueError, EOFError, SyntaxError):
+    except FRAME_ERRORS:
         return None
     finally:
         im.seek(0)
@@ -105,7 +121,11 @@ def _loop_count(im: Image.Image) -> int:
     if im.format == "WEBP" and hasattr(getattr(im, "_decoder", None), "get_info"):
         return int(im._decoder.get_info()[1])  # (size, loop, background, frames, mode)
     loop = im.info.get("loop")
-    return 1 if loop is None else int(loop)
+    if loop is None:
+        return 1
+    # A GIF's NETSCAPE count is how many times it repeats after the first play (browsers play loop + 1
+    # times); WebP's ANIM count is how many times it plays (WebP Container Specification, "ANIM" chunk).
+    return int(loop) + 1 if int(loop) > 0 else 0
 
 
 def _opaque(frame: Image.Image) -> Image.Image:

@@ -35,14 +35,15 @@ CONTENT_TYPE_FORMATS = {
     "image/heic": "HEIF",
     "image/heif": "HEIF",
 }
-#: File-name extensions (lower case) -> content type, for a client that says only "application/octet-stream".
+#: File-name extensions (lower case) -> content type, for a client that says only "application/octet-stream"
+#: (the JS client's EXTENSION_TYPES, sniff.js, is the same table; tests/test_formats.py keeps them equal).
 EXTENSION_CONTENT_TYPES = {
     "jpg": "image/jpeg", "jpeg": "image/jpeg", "jpe": "image/jpeg", "png": "image/png", "gif": "image/gif",
     "webp": "image/webp", "avif": "image/avif", "heic": "image/heic", "heics": "image/heic",
     "heif": "image/heif", "heifs": "image/heif", "hif": "image/heif",
 }
 #: What browsers send for a file whose type they do not know (phones' HEIC among them).
-GENERIC_CONTENT_TYPES = frozenset({"", "application/octet-stream", "binary/octet-stream"})
+GENERIC_CONTENT_TYPES = frozenset({"", "application/octet-stream", "binary/octet-stream", "application/unknown"})
 FORMAT_EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif", "AVIF": "avif", "HEIF": "heic"}
 #: Formats a variant may be rendered as.
 OUTPUT_FORMATS = frozenset({"JPEG", "PNG", "WEBP", "AVIF"})

@@ -129,7 +129,8 @@ def render_variants(
         targets = [_fit((original.width, original.height), (s.width, s.height)) for s in specs]
         pixels = _resize_all(picture, transform, orientation, targets)
         del picture
-        moving = [i for i, s in enumerate(specs) if s.animated] if is_animated(im, original.format) else []
+        moving = [i for i, s in enumerate(specs) if s.animated]  # only then is a second frame's header read
+        moving = moving if moving and is_animated(im, original.format) else []
         frames = _frames(im, specs, targets, moving, orientation, animation, limits) if moving else None
         if all(p is not im for p in pixels):  # a variant of the original's own size is the decoded image
             im.close()  # frees the decoded pixels (leaving ``with`` only closes the file): the encoders'
@@ -268,7 +269,7 @@ def _fit(size: tuple[int, int], box: tuple[int, int]) -> tuple[int, int]:
 
 
 def _draft(im: Image.Image, stored: tuple[int, int], orientation: int, specs) -> None:
-    """Let libjpeg decode at 1/2, 1/4 or 1/8 scale while still >= 2x every variant."""
+    """Let libjpeg decode at 1/2, 1/4 or 1/8 scale while still at least every variant (``_DRAFT_GAP``)."""
     targets = [_fit(_oriented(stored, orientation), (s.width, s.height)) for s in specs]
     need = _oriented((max(w for w, _ in targets), max(h for _, h in targets)), orientation)
     im.draft("RGB", (int(need[0] * _DRAFT_GAP), int(need[1] * _DRAFT_GAP)))

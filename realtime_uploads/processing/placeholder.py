@@ -29,9 +29,9 @@ from PIL import Image
 #: The reference encoder refuses images over 100 x 100 pixels ("slow with no benefit").
 MAX_SIDE = 100
 #: What the pipeline encodes: the few DCT terms a ThumbHash keeps come out the same from 32 px as from 100 px
-#: (box-filtered), at a tenth of the Python work (about 1 ms). Smaller images are enlarged to it: the hash
-#: samples up to 7 cosines along a side, and a side of fewer pixels than that aliases the higher ones into a
-#: pattern the image does not have (the reference encoder's hash of one blue pixel decodes to orange stripes).
+#: (box-filtered), at a tenth of the Python work (about 2 ms with the colour). Smaller images are enlarged to
+#: it: the hash samples up to 7 cosines along a side, and a side of fewer pixels than that aliases the higher
+#: ones into a pattern the image does not have (the reference's hash of one blue pixel decodes to orange stripes).
 PLACEHOLDER_SIDE = 32
 #: The shorter side's fewest pixels, for the same reason: alpha's 5 terms a side need 4 (a 1600 x 40 banner's
 #: 200 x 5 variant would otherwise be hashed at 32 x 1, and decode striped across).

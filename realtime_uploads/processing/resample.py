@@ -4,7 +4,8 @@
 premultiplied alpha (a full-size copy: 16 MB for a 2560 x 1600 screenshot),
 and every resize holds an intermediate of output width x input height. Both
 were most of the pipeline's peak memory on large PNGs. :func:`resize` gives
-the same pixels (Pillow's resampler, the same coefficients) computed a band
+the same pixels (Pillow's resampler, the same coefficients; within 2 levels
+where a window's edge rounds the other way in a band) computed a band
 of output rows at a time: each band crops the input rows its filter window
 needs, premultiplies just those, and resamples them with ``box`` set so that
 its filter windows are the full image's. Large reductions first ``reduce()``

@@ -13,16 +13,23 @@ export const SNIFF_BYTES = 64;
 /** Types a browser gives when it does not know: they never win over the bytes or the name. */
 export const GENERIC_TYPES = new Set(["", "application/octet-stream", "binary/octet-stream", "application/unknown"]);
 
-/** File name extension (lower case, no dot) -> MIME type: the last resort after the bytes and the browser. */
+/**
+ * File name extension (lower case, no dot) -> MIME type: the last resort after the bytes and the browser.
+ * The server maps the same table for a generic type (realtime_uploads.processing.formats.EXTENSION_CONTENT_TYPES).
+ */
 export const EXTENSION_TYPES = Object.freeze({
   jpg: "image/jpeg",
   jpeg: "image/jpeg",
+  jpe: "image/jpeg",
   png: "image/png",
   gif: "image/gif",
   webp: "image/webp",
   avif: "image/avif",
   heic: "image/heic",
+  heics: "image/heic",
   heif: "image/heif",
+  heifs: "image/heif",
+  hif: "image/heif",
 });
 
 // ISO-BMFF brands, most specific first: AVIF, then the HEVC-coded HEIF family, then plain HEIF.
