@@ -15,6 +15,7 @@ from typing import BinaryIO
 from PIL import ExifTags, Image
 
 from .animation import AnimationBudget, is_animated, render_frames
+from .av1 import avif_frame_size
 from .colour import finish, prepare
 from .encode import encode_animation, encode_still
 from .errors import (
@@ -55,6 +56,8 @@ _TRANSPOSE = {
 # JPEG is decoded at the smallest of libjpeg's 1/1, 1/2, 1/4, 1/8 scales still at least the largest variant:
 # its scaled IDCT drops the frequencies the resize would drop anyway (PSNR against a full decode: README).
 _DRAFT_GAP = 1.0
+# The major brands Pillow's AVIF plugin opens (PIL.AvifImagePlugin._accept).
+_AVIF_MAJOR_BRANDS = (b"avif", b"avis", b"mif1", b"msf1")
 _REUSE_GAP = 2.0  # a rendered variant is reused as the source of one at most half its size
 
 
@@ -120,9 +123,13 @@ def render_variants(
         source = io.BytesIO(source.read())
     if Image.MAX_IMAGE_PIXELS is not None:
         max_pixels = min(max_pixels, Image.MAX_IMAGE_PIXELS)
-    if "WEBP" in allowed and (canvas := webp_size(source.read(30))):  # Pillow's open allocates the canvas
+    head = source.read(30)
+    if "WEBP" in allowed and (canvas := webp_size(head)):  # Pillow's open allocates the canvas
         _check_size(canvas, max_pixels, limits)
         check_decode_bytes(estimate_decode_bytes(canvas, "RGBA", "WEBP"), canvas, limits.max_decode_bytes)
+    if "AVIF" in allowed and head[4:8] == b"ftyp" and head[8:12] in _AVIF_MAJOR_BRANDS:
+        source.seek(0)
+        _check_av1_frame(source.read(), max_pixels, limits)
     source.seek(0)
     with _open(source, allowed, max_pixels) as im:
         original, orientation, picture, transform = _decode(im, specs, max_pixels, limits)
@@ -181,6 +188,17 @@ def _frames(im, specs, targets, indices, orientation, budget, limits):
     sizes = [_oriented(targets[i], orientation) for i in indices]
     budget = replace(budget, max_bytes=min(budget.max_bytes, limits.max_decode_bytes))
     return render_frames(im, chosen, sizes, _TRANSPOSE.get(orientation), budget)
+
+
+def _check_av1_frame(data: bytes, max_pixels: int, limits: ImageLimits) -> None:
+    """Apply the limits to the frame dav1d will allocate: the AV1 sequence header's, not ``ispe``'s."""
+    try:
+        frame = avif_frame_size(data)
+    except ValueError as exc:
+        raise ProcessingError(CORRUPT_IMAGE, f"The file looks like AVIF but its structure is damaged ({exc}).") from exc
+    if frame:
+        _check_size(frame, max_pixels, limits)
+        check_decode_bytes(estimate_decode_bytes(frame, "RGBA", "AVIF"), frame, limits.max_decode_bytes)
 
 
 def _check_size(size: tuple[int, int], max_pixels: int, limits: ImageLimits) -> None:
