@@ -27,6 +27,8 @@ def test_license_is_an_spdx_string_without_license_classifiers():
     project = PYPROJECT["project"]
     assert isinstance(project["license"], str) and re.fullmatch(r"[A-Za-z0-9.+-]+", project["license"])
     assert not [c for c in project.get("classifiers", []) if c.startswith("License ::")]
+    assert project["license-files"] == ["LICENSE"]
+    assert "BSD 3-Clause License" in (ROOT / "LICENSE").read_text()  # the text the SPDX id names
     setuptools = next(r for r in PYPROJECT["build-system"]["requires"] if r.startswith("setuptools"))
     assert tuple(int(n) for n in re.search(r">=\s*([\d.]+)", setuptools).group(1).split(".")) >= (77,)
 
