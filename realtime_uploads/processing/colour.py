@@ -1,6 +1,7 @@
 """Bring a decoded image to sRGB RGB or RGBA, converting colour after resizing where that is cheaper (no Django).
 
-An embedded ICC profile (a phone's Display P3, a print CMYK) is converted to
+An embedded ICC profile (a phone's Display P3, a print CMYK), or the profile
+:mod:`.icc` writes for a HEIC's or AVIF's ``nclx`` code points, is converted to
 sRGB with LittleCMS. That conversion costs time in proportion to pixels, so
 :func:`prepare` only builds the transform and :func:`finish` applies it to each
 rendering, whose pixels are a fraction of the original's. Resampling before
@@ -16,6 +17,8 @@ import contextlib
 import io
 
 from PIL import Image, ImageCms  # ImageCms imports without LittleCMS
+
+from .icc import profile_for_nclx
 
 #: Modes LittleCMS transforms and Pillow resizes as they are.
 _CMS_MODES = ("RGB", "RGBA", "CMYK", "L")
@@ -41,6 +44,8 @@ def prepare(im: Image.Image) -> tuple[Image.Image, ImageCms.ImageCmsTransform | 
     if im.mode not in _CMS_MODES or "transparency" in im.info:
         im = im.convert(mode)  # palette, 1-bit, LA, colour-keyed ...: the modes LittleCMS lacks
     icc = im.info.get("icc_profile")
+    if not icc and im.mode in ("RGB", "RGBA"):  # a HEIC's or AVIF's colour as H.273 code points instead
+        icc = profile_for_nclx(im.info.get("nclx_profile"))
     if im.mode == "RGBA" and im.getextrema()[3][0] == 255:
         im = im.convert("RGB")  # alpha present but fully opaque
         mode = "RGB"

@@ -33,6 +33,7 @@ from .formats import (  # noqa: F401 - re-exported: the names callers and tests 
     OUTPUT_FORMATS,
     enable_decoders,
 )
+from .isobmff import primary_nclx
 from .limits import ImageLimits, check_aspect_ratio, check_decode_bytes, estimate_decode_bytes
 from .placeholder import placeholder
 from .resample import resize
@@ -123,15 +124,17 @@ def render_variants(
         source = io.BytesIO(source.read())
     if Image.MAX_IMAGE_PIXELS is not None:
         max_pixels = min(max_pixels, Image.MAX_IMAGE_PIXELS)
-    head = source.read(30)
+    head, nclx = source.read(30), None
     if "WEBP" in allowed and (canvas := webp_size(head)):  # Pillow's open allocates the canvas
         _check_size(canvas, max_pixels, limits)
         check_decode_bytes(estimate_decode_bytes(canvas, "RGBA", "WEBP"), canvas, limits.max_decode_bytes)
     if "AVIF" in allowed and head[4:8] == b"ftyp" and head[8:12] in _AVIF_MAJOR_BRANDS:
         source.seek(0)
-        _check_av1_frame(source.read(), max_pixels, limits)
+        nclx = _read_avif_header(source.read(), max_pixels, limits)
     source.seek(0)
     with _open(source, allowed, max_pixels) as im:
+        if nclx and im.format == "AVIF" and "icc_profile" not in im.info:
+            im.info["nclx_profile"] = nclx  # as pi-heif reports a HEIC's: colour.prepare converts it
         original, orientation, picture, transform = _decode(im, specs, max_pixels, limits)
         targets = [_fit((original.width, original.height), (s.width, s.height)) for s in specs]
         pixels = _resize_all(picture, transform, orientation, targets)
@@ -190,15 +193,17 @@ def _frames(im, specs, targets, indices, orientation, budget, limits):
     return render_frames(im, chosen, sizes, _TRANSPOSE.get(orientation), budget)
 
 
-def _check_av1_frame(data: bytes, max_pixels: int, limits: ImageLimits) -> None:
-    """Apply the limits to the frame dav1d will allocate: the AV1 sequence header's, not ``ispe``'s."""
+def _read_avif_header(data: bytes, max_pixels: int, limits: ImageLimits) -> dict | None:
+    """Apply the limits to the frame dav1d will allocate (the AV1 sequence header's, not ``ispe``'s);
+    return the primary item's ``nclx`` colour (:func:`.isobmff.primary_nclx`), which Pillow does not read."""
     try:
-        frame = avif_frame_size(data)
+        frame, nclx = avif_frame_size(data), primary_nclx(data)
     except ValueError as exc:
         raise ProcessingError(CORRUPT_IMAGE, f"The file looks like AVIF but its structure is damaged ({exc}).") from exc
     if frame:
         _check_size(frame, max_pixels, limits)
         check_decode_bytes(estimate_decode_bytes(frame, "RGBA", "AVIF"), frame, limits.max_decode_bytes)
+    return nclx
 
 
 def _check_size(size: tuple[int, int], max_pixels: int, limits: ImageLimits) -> None:

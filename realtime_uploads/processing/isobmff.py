@@ -14,6 +14,7 @@ Everything is bounds-checked: a truncated or inconsistent structure raises
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Iterator
 
 _TRACK_PATH = (b"moov", b"trak", b"mdia", b"minf", b"stbl")
@@ -139,6 +140,42 @@ def av01_item_payloads(data: bytes) -> list[bytes]:
         else:
             raise ValueError(f"item {item_id}: construction_method {method}")
     return payloads
+
+
+def primary_nclx(data: bytes) -> dict | None:
+    """The ``nclx`` colour of the primary item (ISO/IEC 23008-12 §6.5.5 ``colr``, §6.5 ``ipma``), as
+    pi-heif reports it: ``color_primaries``, ``transfer_characteristics``, ``matrix_coefficients``
+    (ITU-T H.273 code points), ``full_range_flag``. None when the primary item has none (an ICC
+    profile, ``prof``, is Pillow's to read); ValueError when a box is truncated."""
+    meta = _child(data, 0, len(data), b"meta")
+    if meta is None:
+        return None
+    start, end = meta[0] + 4, meta[1]
+    pitm, iprp = _child(data, start, end, b"pitm"), _child(data, start, end, b"iprp")
+    if pitm is None or iprp is None:
+        return None
+    head = _Reader(data, pitm[0], pitm[1], "pitm")
+    primary = head.uint(2 if head.uint(4) >> 24 == 0 else 4)
+    ipco, ipma = _child(data, *iprp, b"ipco"), _child(data, *iprp, b"ipma")
+    if ipco is None or ipma is None:
+        return None
+    properties = list(boxes(data, *ipco))
+    r = _Reader(data, ipma[0], ipma[1], "ipma")
+    version_flags = r.uint(4)
+    version, wide = version_flags >> 24, version_flags & 1
+    for _ in range(r.uint(4)):
+        item_id = r.uint(2 if version < 1 else 4)
+        indices = [r.uint(2 if wide else 1) & (0x7FFF if wide else 0x7F) for _ in range(r.uint(1))]
+        if item_id != primary:
+            continue
+        for index in indices:  # 1-based; 0 means "no property"
+            if 0 < index <= len(properties) and properties[index - 1][0] == b"colr":
+                _, s, e = properties[index - 1]
+                if data[s:s + 4] == b"nclx" and e - s >= 11:
+                    primaries, transfer, matrix = struct.unpack(">HHH", data[s + 4:s + 10])
+                    return {"color_primaries": primaries, "transfer_characteristics": transfer,
+                            "matrix_coefficients": matrix, "full_range_flag": data[s + 10] >> 7}
+    return None
 
 
 def av01_first_samples(data: bytes) -> list[bytes]:
