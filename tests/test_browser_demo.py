@@ -181,6 +181,9 @@ def test_the_thumbnail_is_a_picture_whose_avif_source_chromium_chooses(page):
     assert source.get_attribute("srcset").endswith("/thumb.avif 320w"), source.get_attribute("srcset")
     assert thumb.evaluate("img => img.currentSrc").endswith("/thumb.avif")
     assert thumb.evaluate("img => img.naturalWidth") == 320
+    caption = card.locator("figure figcaption")
+    caption.filter(has_text="AVIF").wait_for(timeout=TIMEOUT_MS)  # the file shown, not the WebP fallback
+    assert caption.inner_text().startswith("320 × 240 · AVIF · "), caption.inner_text()
     # The fallback (what a browser without AVIF loads) is the thumb's WebP, at its own size.
     assert thumb.get_attribute("src").endswith("/thumb.webp")
     assert thumb.get_attribute("srcset") == thumb.get_attribute("src") + " 320w"
