@@ -13,7 +13,9 @@ from :mod:`.isobmff`.
 
 from __future__ import annotations
 
-from .isobmff import av01_first_samples, av01_item_payloads
+from .errors import CORRUPT_IMAGE, ProcessingError
+from .isobmff import av01_first_samples, av01_item_payloads, primary_nclx
+from .limits import ImageLimits, check_decode_bytes, check_size, estimate_decode_bytes
 
 OBU_SEQUENCE_HEADER = 1
 
@@ -124,3 +126,22 @@ def avif_frame_size(data: bytes) -> tuple[int, int] | None:
                 if largest is None or size[0] * size[1] > largest[0] * largest[1]:
                     largest = size
     return largest
+
+
+def read_avif_header(data: bytes, max_pixels: int, limits: ImageLimits) -> dict | None:
+    """Check an AVIF file before libavif decodes it; return its primary item's ``nclx`` colour or None.
+
+    ``max_pixels`` and ``limits`` apply to :func:`avif_frame_size`'s frame, the one
+    dav1d will allocate, not to the ``ispe`` size Pillow reports. The ``nclx`` dict
+    (:func:`.isobmff.primary_nclx`) is returned because Pillow does not read it.
+    Raises ProcessingError: ``too_many_pixels``, ``aspect_ratio``,
+    ``too_large_to_decode``, or ``corrupt_image`` for a structure we cannot read.
+    """
+    try:
+        frame, nclx = avif_frame_size(data), primary_nclx(data)
+    except ValueError as exc:
+        raise ProcessingError(CORRUPT_IMAGE, f"The file looks like AVIF but its structure is damaged ({exc}).") from exc
+    if frame:
+        check_size(frame, max_pixels, limits)
+        check_decode_bytes(estimate_decode_bytes(frame, "RGBA", "AVIF"), frame, limits.max_decode_bytes)
+    return nclx

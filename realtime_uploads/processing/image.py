@@ -15,7 +15,7 @@ from typing import BinaryIO
 from PIL import ExifTags, Image
 
 from .animation import AnimationBudget, is_animated, render_frames
-from .av1 import avif_frame_size
+from .av1 import read_avif_header
 from .colour import finish, prepare
 from .encode import encode_animation, encode_still
 from .errors import (
@@ -33,8 +33,7 @@ from .formats import (  # noqa: F401 - re-exported: the names callers and tests 
     OUTPUT_FORMATS,
     enable_decoders,
 )
-from .isobmff import primary_nclx
-from .limits import ImageLimits, check_aspect_ratio, check_decode_bytes, estimate_decode_bytes
+from .limits import ImageLimits, check_decode_bytes, check_size, estimate_decode_bytes
 from .placeholder import placeholder
 from .resample import resize
 from .sniff import sniff_format, webp_size
@@ -126,11 +125,11 @@ def render_variants(
         max_pixels = min(max_pixels, Image.MAX_IMAGE_PIXELS)
     head, nclx = source.read(30), None
     if "WEBP" in allowed and (canvas := webp_size(head)):  # Pillow's open allocates the canvas
-        _check_size(canvas, max_pixels, limits)
+        check_size(canvas, max_pixels, limits)
         check_decode_bytes(estimate_decode_bytes(canvas, "RGBA", "WEBP"), canvas, limits.max_decode_bytes)
     if "AVIF" in allowed and head[4:8] == b"ftyp" and head[8:12] in _AVIF_MAJOR_BRANDS:
         source.seek(0)
-        nclx = _read_avif_header(source.read(), max_pixels, limits)
+        nclx = read_avif_header(source.read(), max_pixels, limits)
     source.seek(0)
     with _open(source, allowed, max_pixels) as im:
         if nclx and im.format == "AVIF" and "icc_profile" not in im.info:
@@ -161,7 +160,7 @@ def _decode(im: Image.Image, specs, max_pixels: int, limits: ImageLimits):
     """Check the header, decode (JPEG at draft scale), and return ``(original, orientation, picture,
     transform)``: ``picture`` in stored orientation and colour space (:func:`.colour.prepare`)."""
     stored = im.size
-    _check_size(stored, max_pixels, limits)
+    check_size(stored, max_pixels, limits)
     fmt = "JPEG" if im.format == "MPO" else im.format  # MPO: a JPEG with extra frames
     # PNG's getexif() decodes the image when no eXIf chunk came before the pixels: ask only when known.
     orientation = _orientation(im) if fmt in ("JPEG", "AVIF") or "exif" in im.info else 1
@@ -191,26 +190,6 @@ def _frames(im, specs, targets, indices, orientation, budget, limits):
     sizes = [_oriented(targets[i], orientation) for i in indices]
     budget = replace(budget, max_bytes=min(budget.max_bytes, limits.max_decode_bytes))
     return render_frames(im, chosen, sizes, _TRANSPOSE.get(orientation), budget)
-
-
-def _read_avif_header(data: bytes, max_pixels: int, limits: ImageLimits) -> dict | None:
-    """Apply the limits to the frame dav1d will allocate (the AV1 sequence header's, not ``ispe``'s);
-    return the primary item's ``nclx`` colour (:func:`.isobmff.primary_nclx`), which Pillow does not read."""
-    try:
-        frame, nclx = avif_frame_size(data), primary_nclx(data)
-    except ValueError as exc:
-        raise ProcessingError(CORRUPT_IMAGE, f"The file looks like AVIF but its structure is damaged ({exc}).") from exc
-    if frame:
-        _check_size(frame, max_pixels, limits)
-        check_decode_bytes(estimate_decode_bytes(frame, "RGBA", "AVIF"), frame, limits.max_decode_bytes)
-    return nclx
-
-
-def _check_size(size: tuple[int, int], max_pixels: int, limits: ImageLimits) -> None:
-    if (pixels := size[0] * size[1]) > max_pixels:
-        message = f"The image is {size[0]}x{size[1]} = {pixels} pixels; limit {max_pixels}."
-        raise ProcessingError(TOO_MANY_PIXELS, message)
-    check_aspect_ratio(size, limits.max_aspect_ratio)
 
 
 def _resize_all(picture: Image.Image, transform, orientation: int, targets) -> list[Image.Image]:

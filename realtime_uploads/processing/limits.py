@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .errors import ASPECT_RATIO, TOO_LARGE_TO_DECODE, ProcessingError
+from .errors import ASPECT_RATIO, TOO_LARGE_TO_DECODE, TOO_MANY_PIXELS, ProcessingError
 
 MIB = 1024 * 1024
 DEFAULT_MAX_ASPECT_RATIO = 50.0
@@ -101,6 +101,14 @@ def check_aspect_ratio(size: tuple[int, int], max_aspect_ratio: float) -> None:
             f"The image is {size[0]}x{size[1]}: one side is {longer / shorter:.0f} times the other; "
             f"the limit is {max_aspect_ratio:g}.",
         )
+
+
+def check_size(size: tuple[int, int], max_pixels: int, limits: ImageLimits) -> None:
+    """Refuse with ``too_many_pixels`` over ``max_pixels`` (width x height), or ``aspect_ratio``."""
+    if (pixels := size[0] * size[1]) > max_pixels:
+        message = f"The image is {size[0]}x{size[1]} = {pixels} pixels; limit {max_pixels}."
+        raise ProcessingError(TOO_MANY_PIXELS, message)
+    check_aspect_ratio(size, limits.max_aspect_ratio)
 
 
 def check_decode_bytes(estimate: int, size: tuple[int, int], max_decode_bytes: int) -> None:
