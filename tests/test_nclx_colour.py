@@ -17,7 +17,7 @@ from PIL import Image, ImageCms
 
 from realtime_uploads.processing.icc import profile_for_nclx
 from realtime_uploads.processing.image import VariantSpec, render_variants
-from realtime_uploads.processing.isobmff import primary_nclx
+from realtime_uploads.processing.isobmff import read_container
 
 from .images import display_p3_icc, encode, in_srgb
 
@@ -103,9 +103,9 @@ def p3_heic(colour) -> bytes:
 def p3_avif(colour) -> bytes:
     data = bytearray(encode(Image.new("RGB", (64, 48), colour), "AVIF", quality=95))
     at = data.find(b"colrnclx")
-    assert primary_nclx(bytes(data))["color_primaries"] == 1  # libavif writes sRGB's code points
+    assert read_container(bytes(data)).nclx["color_primaries"] == 1  # libavif writes sRGB's code points
     data[at + 8:at + 10] = (12).to_bytes(2, "big")
-    assert primary_nclx(bytes(data)) == {"color_primaries": 12, "transfer_characteristics": 13,
+    assert read_container(bytes(data)).nclx == {"color_primaries": 12, "transfer_characteristics": 13,
                                          "matrix_coefficients": 6, "full_range_flag": 1}
     return bytes(data)
 

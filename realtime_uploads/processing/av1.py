@@ -1,34 +1,42 @@
-"""The frame size an AVIF's AV1 bitstream declares, read before libavif decodes it (stdlib only).
+"""The largest frame an AVIF makes libavif and dav1d allocate, read before they run (stdlib only).
 
-Pillow reports an AVIF's size from its ``ispe`` property, but dav1d allocates
-the frame the AV1 sequence header declares (``max_frame_width_minus_1`` and
-``max_frame_height_minus_1``), whatever ``ispe`` says: a 1 KB file declaring
-100 x 100 decoded a 6000 x 6000 frame (77 MB). :func:`avif_frame_size`
-reads the largest frame any payload may decode to, so the limits apply to it.
+Pillow reports an AVIF's size from its primary ``ispe`` property, but dav1d
+allocates the frame the AV1 headers declare: the sequence header's
+``max_frame_width_minus_1``/``max_frame_height_minus_1``, or a frame header's
+own size when it sets ``frame_size_override_flag`` (dav1d does not hold it to
+the maximum). libavif adds a grid's canvas and scales tiles and alpha to their
+own ``ispe`` (:mod:`.isobmff`). A 1 KB file declaring 100 x 100 decoded a
+6000 x 6000 frame (77 MB): :func:`read_avif_header` applies the limits to the
+largest of them all.
 
 Layouts: AV1 Bitstream & Decoding Process Specification §5.3 (OBU header,
-``leb128``), §5.5 (sequence header OBU), §4.10.3 (``uvlc``); the payloads come
-from :mod:`.isobmff`.
+``leb128``), §5.5 (sequence header OBU), §5.9.2 and §5.9.5 (uncompressed
+header up to ``frame_size()``), §4.10.3 (``uvlc``).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from .errors import CORRUPT_IMAGE, ProcessingError
-from .isobmff import av01_first_samples, av01_item_payloads, primary_nclx
+from .isobmff import Container, read_container
 from .limits import ImageLimits, check_decode_bytes, check_size, estimate_decode_bytes
 
-OBU_SEQUENCE_HEADER = 1
+OBU_SEQUENCE_HEADER, OBU_FRAME_HEADER, OBU_FRAME = 1, 3, 6
+KEY_FRAME, INTRA_ONLY_FRAME, SWITCH_FRAME = 0, 2, 3
+SELECT = 2  # SELECT_SCREEN_CONTENT_TOOLS, SELECT_INTEGER_MV
+MAX_OBUS = 200_000  # in one file's payloads together (a tile per OBU: at most 4096 a frame)
 
 
 class _Bits:
-    """MSB-first bit reader over ``data`` (AV1 §4.10.2 ``f(n)``); ValueError past its end."""
+    """MSB-first bit reader (AV1 §4.10.2 ``f(n)``); ValueError past the end."""
 
-    def __init__(self, data: bytes):
+    def __init__(self, data):
         self.data, self.pos = data, 0
 
     def f(self, n: int) -> int:
         if self.pos + n > len(self.data) * 8:
-            raise ValueError("AV1 sequence header: truncated")
+            raise ValueError("AV1 header: truncated")
         value = 0
         for _ in range(n):
             value = (value << 1) | ((self.data[self.pos >> 3] >> (7 - (self.pos & 7))) & 1)
@@ -39,12 +47,12 @@ class _Bits:
         zeros = 0
         while not self.f(1):
             zeros += 1
-            if zeros >= 32:
-                return (1 << 32) - 1
+        if zeros >= 32:
+            return (1 << 32) - 1
         return self.f(zeros) + (1 << zeros) - 1
 
 
-def _leb128(data: bytes, pos: int) -> tuple[int, int]:
+def _leb128(data, pos: int) -> tuple[int, int]:
     """(value, next position) of the ``leb128()`` at ``pos`` (§4.10.5: at most 8 bytes)."""
     value = 0
     for i in range(8):
@@ -57,91 +65,182 @@ def _leb128(data: bytes, pos: int) -> tuple[int, int]:
     raise ValueError("AV1 OBU: a size over 8 bytes")
 
 
-def obus(data: bytes):
-    """Yield ``(obu_type, payload)`` of each OBU in ``data`` (§5.3.1; an OBU without a size field
-    runs to the end). ValueError for a set forbidden bit or a size past the end."""
+def obus(data):
+    """Yield ``(obu_type, temporal_id, spatial_id, payload)`` of each OBU in ``data`` (§5.3.1; without a
+    size field an OBU runs to the end). ValueError for a set forbidden bit or a size past the end."""
     pos = 0
     while pos < len(data):
         header = data[pos]
         if header & 0x80:
             raise ValueError("AV1 OBU: forbidden bit set")
-        kind, extension, has_size = (header >> 3) & 15, header & 4, header & 2
-        pos += 2 if extension else 1
-        if has_size:
+        kind, temporal, spatial = (header >> 3) & 15, 0, 0
+        if header & 4:  # obu_extension_flag
+            if pos + 1 >= len(data):
+                raise ValueError("AV1 OBU: truncated extension header")
+            temporal, spatial = data[pos + 1] >> 5, (data[pos + 1] >> 3) & 3
+        pos += 2 if header & 4 else 1
+        if header & 2:  # obu_has_size_field
             size, pos = _leb128(data, pos)
         else:
             size = len(data) - pos
         if pos + size > len(data):
             raise ValueError(f"AV1 OBU: {size} bytes declared, {len(data) - pos} left")
-        yield kind, data[pos:pos + size]
+        yield kind, temporal, spatial, data[pos:pos + size]
         pos += size
 
 
-def max_frame_size(header: bytes) -> tuple[int, int]:
-    """(width, height) in pixels, the largest frame a sequence header OBU's payload allows (§5.5.1)."""
-    b = _Bits(header)
-    b.f(3)  # seq_profile
-    b.f(1)  # still_picture
-    if b.f(1):  # reduced_still_picture_header
+@dataclass(frozen=True)
+class SequenceHeader:
+    """The fields of a sequence header OBU (§5.5) that size frames or that frame headers depend on."""
+
+    max_width: int
+    max_height: int
+    width_bits: int
+    height_bits: int
+    reduced: bool = False
+    decoder_model_info: bool = False
+    equal_picture_interval: bool = False
+    presentation_time_bits: int = 0
+    removal_time_bits: int = 0
+    operating_points: tuple[tuple[int, bool], ...] = ()  # (operating_point_idc, decoder_model_present)
+    frame_id_bits: int = 0
+    order_hint_bits: int = 0
+    force_screen_content_tools: int = SELECT
+    force_integer_mv: int = SELECT
+
+
+def sequence_header(payload) -> SequenceHeader:
+    """Parse a sequence header OBU's payload (§5.5.1) as far as ``order_hint_bits``. ValueError if truncated."""
+    b = _Bits(payload)
+    b.f(3), b.f(1)  # seq_profile, still_picture
+    reduced = bool(b.f(1))
+    model = equal = False
+    presentation = removal = delay_bits = 0
+    points: list[tuple[int, bool]] = []
+    if reduced:
         b.f(5)  # seq_level_idx[0]
     else:
-        decoder_model_info = False
-        buffer_delay_length = 0
         if b.f(1):  # timing_info_present_flag
             b.f(32), b.f(32)  # num_units_in_display_tick, time_scale
-            if b.f(1):  # equal_picture_interval
-                b.uvlc()
-            decoder_model_info = bool(b.f(1))
-            if decoder_model_info:
-                buffer_delay_length = b.f(5) + 1
-                b.f(32), b.f(5), b.f(5)
-        initial_display_delay = b.f(1)
+            equal = bool(b.f(1))
+            if equal:
+                b.uvlc()  # num_ticks_per_picture_minus_1
+            model = bool(b.f(1))
+            if model:  # decoder_model_info()
+                delay_bits = b.f(5) + 1
+                b.f(32)  # num_units_in_decoding_tick
+                removal, presentation = b.f(5) + 1, b.f(5) + 1
+        display_delay = b.f(1)
         for _ in range(b.f(5) + 1):  # operating_points_cnt_minus_1
-            b.f(12)  # operating_point_idc
+            idc = b.f(12)
             if b.f(5) > 7:  # seq_level_idx
                 b.f(1)  # seq_tier
-            if decoder_model_info and b.f(1):  # decoder_model_present_for_this_op
-                b.f(buffer_delay_length), b.f(buffer_delay_length), b.f(1)
-            if initial_display_delay and b.f(1):
+            present = bool(model and b.f(1))
+            if present:  # operating_parameters_info()
+                b.f(delay_bits), b.f(delay_bits), b.f(1)
+            if display_delay and b.f(1):
                 b.f(4)
+            points.append((idc, present))
     width_bits, height_bits = b.f(4) + 1, b.f(4) + 1
-    return b.f(width_bits) + 1, b.f(height_bits) + 1
+    width, height = b.f(width_bits) + 1, b.f(height_bits) + 1
+    frame_id_bits = 0
+    if not reduced and b.f(1):  # frame_id_numbers_present_flag
+        delta, additional = b.f(4), b.f(3)
+        frame_id_bits = additional + delta + 3
+    b.f(3)  # use_128x128_superblock, enable_filter_intra, enable_intra_edge_filter
+    tools, integer_mv, hint_bits = SELECT, SELECT, 0
+    if not reduced:
+        b.f(4)  # interintra, masked compound, warped motion, dual filter
+        order_hint = b.f(1)
+        if order_hint:
+            b.f(2)  # enable_jnt_comp, enable_ref_frame_mvs
+        tools = SELECT if b.f(1) else b.f(1)
+        integer_mv = (SELECT if b.f(1) else b.f(1)) if tools else SELECT
+        hint_bits = b.f(3) + 1 if order_hint else 0
+    return SequenceHeader(width, height, width_bits, height_bits, reduced, model, equal, presentation, removal,
+                          tuple(points), frame_id_bits, hint_bits, tools, integer_mv)
+
+
+def frame_size(seq: SequenceHeader, payload, temporal: int = 0, spatial: int = 0) -> tuple[int, int] | None:
+    """The size a frame header OBU's payload (or an OBU_FRAME's) gives its frame beyond ``seq``'s maximum:
+    its own size when it overrides (§5.9.5), None when it does not or shows an existing frame.
+    For an overriding inter frame (sized after its references, §5.9.7) the most its size fields can
+    hold, 2^bits per side. ValueError if truncated."""
+    if seq.reduced:
+        return None  # frame_size_override_flag is 0 (§5.9.2)
+    b = _Bits(payload)
+    if b.f(1):  # show_existing_frame
+        return None
+    frame_type, show = b.f(2), b.f(1)
+    intra = frame_type in (KEY_FRAME, INTRA_ONLY_FRAME)
+    if show and seq.decoder_model_info and not seq.equal_picture_interval:
+        b.f(seq.presentation_time_bits)  # temporal_point_info()
+    if not show:
+        b.f(1)  # showable_frame
+    error_resilient = 1 if frame_type == SWITCH_FRAME or (frame_type == KEY_FRAME and show) else b.f(1)
+    b.f(1)  # disable_cdf_update
+    tools = b.f(1) if seq.force_screen_content_tools == SELECT else seq.force_screen_content_tools
+    if tools and seq.force_integer_mv == SELECT:
+        b.f(1)  # force_integer_mv
+    b.f(seq.frame_id_bits)  # current_frame_id
+    if not (frame_type == SWITCH_FRAME or b.f(1)):  # frame_size_override_flag
+        return None
+    if not intra:
+        return 1 << seq.width_bits, 1 << seq.height_bits
+    b.f(seq.order_hint_bits)  # order_hint; an intra frame has no primary_ref_frame
+    if seq.decoder_model_info and b.f(1):  # buffer_removal_time_present_flag
+        for idc, present in seq.operating_points:
+            if present and (idc == 0 or ((idc >> temporal) & 1 and (idc >> (spatial + 8)) & 1)):
+                b.f(seq.removal_time_bits)
+    refresh = 0xFF if frame_type == KEY_FRAME and show else b.f(8)
+    if refresh != 0xFF and error_resilient and seq.order_hint_bits:
+        b.f(8 * seq.order_hint_bits)  # ref_order_hint[8]
+    return b.f(seq.width_bits) + 1, b.f(seq.height_bits) + 1
 
 
 def avif_frame_size(data: bytes) -> tuple[int, int] | None:
-    """The largest (width, height) any ``av01`` item or first track sample of ``data`` declares in
-    its sequence headers (by area), or None when none has one (libavif then fails on its own) or
-    ``data`` is not an ISOBMFF file (no ``ftyp`` box first).
+    """The largest (width, height), by area, that ``data`` makes libavif or dav1d allocate: over every
+    ``av01`` item's and first track sample's sequence and frame headers, and every ``ispe``, grid output
+    and track header size. None when ``data`` is not an ISOBMFF file (no ``ftyp`` first) or holds none.
 
-    ValueError, naming what is wrong, when a container box, OBU or sequence header is
-    malformed: libavif might read it differently, so the caller refuses the file.
+    ValueError, naming what is wrong, when a box, OBU or header is malformed: libavif
+    might read it otherwise, so the caller refuses the file.
     """
-    if data[4:8] != b"ftyp":
-        return None
-    largest = None
-    for payload in av01_item_payloads(data) + av01_first_samples(data):
-        for kind, body in obus(payload):
+    return _largest(read_container(data)) if data[4:8] == b"ftyp" else None
+
+
+def _largest(container: Container) -> tuple[int, int] | None:
+    sizes, count = list(container.sizes), 0
+    for payload in container.payloads:
+        seq = None
+        for kind, temporal, spatial, body in obus(payload):
+            count += 1
+            if count > MAX_OBUS:
+                raise ValueError(f"AV1: over {MAX_OBUS} OBUs")
             if kind == OBU_SEQUENCE_HEADER:
-                size = max_frame_size(body)
-                if largest is None or size[0] * size[1] > largest[0] * largest[1]:
-                    largest = size
-    return largest
+                seq = sequence_header(body)
+                sizes.append((seq.max_width, seq.max_height))
+            elif kind in (OBU_FRAME_HEADER, OBU_FRAME) and seq is not None:
+                if size := frame_size(seq, body, temporal, spatial):
+                    sizes.append(size)
+    return max(sizes, key=lambda s: s[0] * s[1], default=None)
 
 
 def read_avif_header(data: bytes, max_pixels: int, limits: ImageLimits) -> dict | None:
     """Check an AVIF file before libavif decodes it; return its primary item's ``nclx`` colour or None.
 
-    ``max_pixels`` and ``limits`` apply to :func:`avif_frame_size`'s frame, the one
-    dav1d will allocate, not to the ``ispe`` size Pillow reports. The ``nclx`` dict
-    (:func:`.isobmff.primary_nclx`) is returned because Pillow does not read it.
-    Raises ProcessingError: ``too_many_pixels``, ``aspect_ratio``,
-    ``too_large_to_decode``, or ``corrupt_image`` for a structure we cannot read.
+    ``max_pixels`` and ``limits`` apply to :func:`avif_frame_size`'s frame, not to the
+    ``ispe`` size Pillow reports. The ``nclx`` dict (:class:`.isobmff.Container`) is
+    returned because Pillow does not read it. Raises ProcessingError:
+    ``too_many_pixels``, ``aspect_ratio``, ``too_large_to_decode``, or
+    ``corrupt_image`` for a structure we cannot read.
     """
     try:
-        frame, nclx = avif_frame_size(data), primary_nclx(data)
+        container = read_container(data)
+        frame = _largest(container)
     except ValueError as exc:
         raise ProcessingError(CORRUPT_IMAGE, f"The file looks like AVIF but its structure is damaged ({exc}).") from exc
     if frame:
         check_size(frame, max_pixels, limits)
         check_decode_bytes(estimate_decode_bytes(frame, "RGBA", "AVIF"), frame, limits.max_decode_bytes)
-    return nclx
+    return container.nclx

@@ -1,56 +1,76 @@
-"""Find the coded AV1 payloads of an AVIF file without a decoder (stdlib only).
+"""What an AVIF file will make libavif decode and allocate, read without a decoder (stdlib only).
 
-An AVIF's declared size (the ``ispe`` property Pillow reports) is only a claim:
-libavif hands each payload to dav1d, which allocates the frame its AV1 sequence
-header declares. :mod:`.av1` reads those headers from the payloads found here.
+An AVIF's declared size (the primary item's ``ispe``, which Pillow reports) is
+only a claim: libavif hands each coded payload to dav1d, which allocates the
+frame the AV1 headers declare (:mod:`.av1` reads them from the payloads found
+here), allocates a grid's canvas from the grid's own ``output_width`` and
+``output_height``, and scales every tile and alpha plane to its own ``ispe``.
+:func:`read_container` gathers all of these, mirroring how libavif reads the
+boxes where the two could differ (``infe`` counted by ``entry_count``, track
+tables), and refusing what libavif refuses or could read otherwise.
 
-Layouts: ISO/IEC 14496-12 (ISOBMFF) §4.2 (box header), §8.11.3 (``iloc``),
-§8.11.6 (``iinf``/``infe``), §8.11.11 (``idat``), §8.5.2 (``stsd``), §8.7.3
-(``stsz``), §8.7.5 (``stco``/``co64``); the AV1 Image File Format spec §2.1
-(item type ``av01``) and §3 (image sequences: an ``av01`` sample entry).
-Everything is bounds-checked: a truncated or inconsistent structure raises
-:class:`ValueError` naming the box, never reads past the data.
+Layouts: ISO/IEC 14496-12 (ISOBMFF) §4.2 (box header), §8.3.2 (``tkhd``),
+§8.5.2 (``stsd``), §8.7.3 (``stsz``), §8.7.5 (``stco``/``co64``), §8.11.3
+(``iloc``), §8.11.6 (``iinf``/``infe``), §8.11.11 (``idat``); ISO/IEC 23008-12
+(HEIF) §6.5.3 (``ispe``), §6.5.5 (``colr``), §6.6.2.3 (``grid``), §9.3
+(``ipma``); the AV1 Image File Format §2.1 (``av01`` items) and §3 (sequences).
+Every read is bounds-checked: a truncated or inconsistent structure raises
+:class:`ValueError` naming the box. Work and memory are bounded by the file's
+size: payloads are views, never copies of overlapping data.
 """
 
 from __future__ import annotations
 
 import struct
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 
+MAX_EXTENTS = 100_000  # in all iloc entries together: an extent may cost 0 bytes of iloc
 _TRACK_PATH = (b"moov", b"trak", b"mdia", b"minf", b"stbl")
 
 
-def boxes(data: bytes, start: int = 0, end: int | None = None) -> Iterator[tuple[bytes, int, int]]:
+def boxes(data, start: int = 0, end: int | None = None, *, lenient: bool = False) -> Iterator[tuple[bytes, int, int]]:
     """Yield ``(type, payload_start, payload_end)`` of each box in ``data[start:end]`` (§4.2).
 
-    A 64-bit ``largesize`` and a size of 0 (to the end) are understood; ValueError
-    for a box whose size is too small or runs past ``end``.
+    ``largesize`` and a size of 0 (to the end) are understood. A box whose size is
+    too small or runs past ``end`` raises ValueError, or with ``lenient`` ends the walk
+    (the file level: libavif stops reading once it has what it needs).
     """
     end = len(data) if end is None else end
     pos = start
     while pos + 8 <= end:
-        size, kind = int.from_bytes(data[pos:pos + 4], "big"), data[pos + 4:pos + 8]
+        size, kind = int.from_bytes(data[pos:pos + 4], "big"), bytes(data[pos + 4:pos + 8])
         header = 8
-        if size == 1:
-            if pos + 16 > end:
-                raise ValueError(f"box {kind!r}: truncated largesize")
+        if size == 1 and pos + 16 <= end:
             size, header = int.from_bytes(data[pos + 8:pos + 16], "big"), 16
         elif size == 0:
             size = end - pos
         if size < header or pos + size > end:
+            if lenient:
+                return
             raise ValueError(f"box {kind!r}: size {size} does not fit in {end - pos} bytes")
         yield kind, pos + header, pos + size
         pos += size
 
 
-def _child(data: bytes, start: int, end: int, kind: bytes) -> tuple[int, int] | None:
-    return next(((s, e) for k, s, e in boxes(data, start, end) if k == kind), None)
+def _children(data, start: int, end: int) -> dict[bytes, list[tuple[int, int]]]:
+    found: dict[bytes, list[tuple[int, int]]] = {}
+    for kind, s, e in boxes(data, start, end):
+        found.setdefault(kind, []).append((s, e))
+    return found
+
+
+def _one(found: dict, kind: bytes, where: str) -> tuple[int, int] | None:
+    places = found.get(kind, [])
+    if len(places) > 1:  # libavif refuses a second iinf, iloc, pitm, stsz...: so do we
+        raise ValueError(f"{where}: {len(places)} {kind.decode('latin-1')} boxes")
+    return places[0] if places else None
 
 
 class _Reader:
     """Big-endian unsigned integers from ``data[pos:end]``; ValueError past ``end``."""
 
-    def __init__(self, data: bytes, pos: int, end: int, box: str):
+    def __init__(self, data, pos: int, end: int, box: str):
         self.data, self.pos, self.end, self.box = data, pos, end, box
 
     def uint(self, size: int) -> int:
@@ -60,29 +80,94 @@ class _Reader:
         self.pos += size
         return value
 
+    def full_box(self) -> tuple[int, int]:
+        value = self.uint(4)
+        return value >> 24, value & 0xFFFFFF
 
-def _item_types(data: bytes, start: int, end: int) -> dict[int, bytes]:
-    """item_ID -> item_type of each ``infe`` of version 2 or 3 in an ``iinf`` (§8.11.6)."""
+
+@dataclass
+class Container:
+    """What :func:`read_container` found: ``payloads`` (the coded bytes of every ``av01`` item and of
+    the first sample of every ``av01`` track), ``sizes`` (every (width, height) libavif may allocate
+    from the boxes alone: each ``ispe``, grid output and track header), ``nclx`` (the primary item's
+    ``colr nclx`` as pi-heif reports a HEIC's, or None)."""
+
+    payloads: list = field(default_factory=list)
+    sizes: list[tuple[int, int]] = field(default_factory=list)
+    nclx: dict | None = None
+
+
+def read_container(data: bytes) -> Container:
+    """Read the top-level ``meta`` and ``moov`` of an ISOBMFF file. ValueError when malformed."""
+    view, found = memoryview(data), Container()
+    top: dict[bytes, tuple[int, int]] = {}
+    for kind, s, e in boxes(view, lenient=True):
+        top.setdefault(kind, (s, e))
+    if b"meta" in top:
+        _read_meta(view, *top[b"meta"], found)
+    if b"moov" in top:
+        for stbl, tkhd in _tracks(view, *top[b"moov"]):
+            _read_track(view, stbl, tkhd, found)
+    return found
+
+
+def _read_meta(data, start: int, end: int, found: Container) -> None:
+    meta = _children(data, start + 4, end)  # meta is a FullBox
+    iinf, iloc, idat, pitm, iprp = (_one(meta, k, "meta") for k in (b"iinf", b"iloc", b"idat", b"pitm", b"iprp"))
+    types = _item_types(data, *iinf) if iinf else {}
+    wanted = {item for item, kind in types.items() if kind in (b"av01", b"grid")}
+    extents = _item_extents(data, *iloc, wanted) if iloc else {}
+    seen, total = set(), 0
+    for item in sorted(wanted & extents.keys()):
+        method, places = extents[item]
+        source = data[idat[0]:idat[1]] if method == 1 and idat else data
+        if method == 1 and not idat:
+            raise ValueError(f"item {item}: stored in an idat the file does not have")
+        payload = _concat(source, places, f"item {item}")
+        if types[item] == b"grid":
+            found.sizes.append(_grid_size(payload, item))
+        elif (method, tuple(places)) not in seen:  # tiles sharing their bytes are read once
+            seen.add((method, tuple(places)))
+            total += len(payload)
+            if total > len(data):  # items of a real file never overlap: so reading stays O(file size)
+                raise ValueError("meta: av01 items overlap one another")
+            found.payloads.append(payload)
+    if iprp:
+        properties, associations = _properties(data, *iprp)
+        found.sizes += [_ispe(data, s, e) for kind, s, e in properties if kind == b"ispe"]
+        if pitm:
+            head = _Reader(data, *pitm, "pitm")
+            primary = head.uint(2 if head.full_box()[0] == 0 else 4)
+            found.nclx = _nclx(data, properties, associations.get(primary, []))
+
+
+def _item_types(data, start: int, end: int) -> dict[int, bytes]:
+    """item_ID -> item_type of the ``entry_count`` ``infe`` boxes of an ``iinf`` (§8.11.6), as libavif counts."""
     head = _Reader(data, start, end, "iinf")
-    version = head.uint(4) >> 24
-    head.uint(2 if version == 0 else 4)  # entry_count: the boxes that follow are counted instead
-    types = {}
-    for kind, s, e in boxes(data, head.pos, end):
+    version, _ = head.full_box()
+    count = head.uint(2 if version == 0 else 4)
+    types: dict[int, bytes] = {}
+    walk = boxes(data, head.pos, end)
+    for _ in range(count):
+        kind, s, e = next(walk, (None, 0, 0))
         if kind != b"infe":
-            continue
+            raise ValueError(f"box iinf: entry {len(types) + 1} of {count} is {kind!r}, not an infe")
         infe = _Reader(data, s, e, "infe")
-        version = infe.uint(4) >> 24
-        if version >= 2:
-            item_id = infe.uint(2 if version == 2 else 4)
-            infe.uint(2)  # item_protection_index
-            types[item_id] = data[infe.pos:infe.pos + 4]
+        version, _ = infe.full_box()
+        if version < 2:
+            continue
+        item = infe.uint(2 if version == 2 else 4)
+        infe.uint(2)  # item_protection_index
+        if item in types:
+            raise ValueError(f"box iinf: item {item} twice")
+        types[item] = bytes(infe.uint(4).to_bytes(4, "big"))
     return types
 
 
-def _item_extents(data: bytes, start: int, end: int) -> dict[int, tuple[int, list[tuple[int, int]]]]:
-    """item_ID -> (construction_method, [(offset, length)]) from an ``iloc`` (§8.11.3); length 0: to the end."""
+def _item_extents(data, start: int, end: int, wanted: set[int]) -> dict[int, tuple[int, list[tuple[int, int]]]]:
+    """item_ID -> (construction_method, [(offset, length)]) of the ``wanted`` items of an ``iloc`` (§8.11.3)."""
     r = _Reader(data, start, end, "iloc")
-    version = r.uint(4) >> 24
+    version, _ = r.full_box()
     if version > 2:
         raise ValueError(f"box iloc: version {version}")
     sizes = r.uint(2)
@@ -91,123 +176,114 @@ def _item_extents(data: bytes, start: int, end: int) -> dict[int, tuple[int, lis
         index_size = 0
     if any(n not in (0, 4, 8) for n in (offset_size, length_size, base_size, index_size)):
         raise ValueError("box iloc: a field size other than 0, 4 or 8")
-    items = {}
+    items, total = {}, 0
     for _ in range(r.uint(2 if version < 2 else 4)):
-        item_id = r.uint(2 if version < 2 else 4)
+        item = r.uint(2 if version < 2 else 4)
         method = r.uint(2) & 15 if version in (1, 2) else 0
         r.uint(2)  # data_reference_index
-        base = r.uint(base_size)
-        extents = []
-        for _ in range(r.uint(2)):
+        base, count = r.uint(base_size), r.uint(2)
+        total += count
+        if total > MAX_EXTENTS:
+            raise ValueError(f"box iloc: over {MAX_EXTENTS} extents")
+        places = []
+        for _ in range(count):
             r.uint(index_size)
-            extents.append((base + r.uint(offset_size), r.uint(length_size)))
-        items[item_id] = (method, extents)
+            places.append((base + r.uint(offset_size), r.uint(length_size)))
+        if item in wanted:
+            if method not in (0, 1):  # 2, from other items: libavif refuses it too
+                raise ValueError(f"item {item}: construction_method {method}")
+            items[item] = (method, places)
     return items
 
 
-def _concat(source: bytes, extents: list[tuple[int, int]], what: str) -> bytes:
-    parts = []
-    for offset, length in extents:
-        stop = len(source) if length == 0 else offset + length
-        if offset > len(source) or stop > len(source):
+def _concat(source, places: list[tuple[int, int]], what: str):
+    """The bytes of ``places`` in ``source``: a view for one extent; length 0 is no bytes, as libavif reads it."""
+    if sum(length for _, length in places) > len(source):
+        raise ValueError(f"{what}: its extents add up to more than the {len(source)} bytes they are in")
+    for offset, length in places:
+        if offset + length > len(source):
             raise ValueError(f"{what}: an extent ({offset}, {length}) runs past {len(source)} bytes")
-        parts.append(source[offset:stop])
-    return b"".join(parts)
+    if len(places) == 1:
+        offset, length = places[0]
+        return source[offset:offset + length]
+    return b"".join(bytes(source[offset:offset + length]) for offset, length in places)
 
 
-def av01_item_payloads(data: bytes) -> list[bytes]:
-    """The coded bytes of every ``av01`` item in the file's top-level ``meta`` (§8.11.3 construction
-    methods 0, file offsets, and 1, ``idat`` offsets; an item built from other items, method 2, is
-    made of ones listed here). Empty when the file has no ``meta``; ValueError when it is malformed."""
-    meta = _child(data, 0, len(data), b"meta")
-    if meta is None:
-        return []
-    start, end = meta[0] + 4, meta[1]  # meta is a FullBox
-    iinf, iloc, idat = (_child(data, start, end, k) for k in (b"iinf", b"iloc", b"idat"))
-    if iinf is None or iloc is None:
-        return []
-    types = _item_types(data, *iinf)
-    payloads = []
-    for item_id, (method, extents) in _item_extents(data, *iloc).items():
-        if types.get(item_id) != b"av01" or method == 2:
-            continue
-        if method == 1:
-            if idat is None:
-                raise ValueError(f"item {item_id}: stored in an idat the file does not have")
-            payloads.append(_concat(data[idat[0]:idat[1]], extents, f"item {item_id}"))
-        elif method == 0:
-            payloads.append(_concat(data, extents, f"item {item_id}"))
-        else:
-            raise ValueError(f"item {item_id}: construction_method {method}")
-    return payloads
+def _grid_size(payload, item: int) -> tuple[int, int]:
+    r = _Reader(payload, 0, len(payload), f"grid item {item}")
+    r.uint(1)  # version
+    wide = r.uint(1) & 1
+    r.uint(1), r.uint(1)  # rows_minus_one, columns_minus_one
+    return r.uint(4 if wide else 2), r.uint(4 if wide else 2)
 
 
-def primary_nclx(data: bytes) -> dict | None:
-    """The ``nclx`` colour of the primary item (ISO/IEC 23008-12 §6.5.5 ``colr``, §6.5 ``ipma``), as
-    pi-heif reports it: ``color_primaries``, ``transfer_characteristics``, ``matrix_coefficients``
-    (ITU-T H.273 code points), ``full_range_flag``. None when the primary item has none (an ICC
-    profile, ``prof``, is Pillow's to read); ValueError when a box is truncated."""
-    meta = _child(data, 0, len(data), b"meta")
-    if meta is None:
-        return None
-    start, end = meta[0] + 4, meta[1]
-    pitm, iprp = _child(data, start, end, b"pitm"), _child(data, start, end, b"iprp")
-    if pitm is None or iprp is None:
-        return None
-    head = _Reader(data, pitm[0], pitm[1], "pitm")
-    primary = head.uint(2 if head.uint(4) >> 24 == 0 else 4)
-    ipco, ipma = _child(data, *iprp, b"ipco"), _child(data, *iprp, b"ipma")
-    if ipco is None or ipma is None:
-        return None
-    properties = list(boxes(data, *ipco))
-    r = _Reader(data, ipma[0], ipma[1], "ipma")
-    version_flags = r.uint(4)
-    version, wide = version_flags >> 24, version_flags & 1
-    for _ in range(r.uint(4)):
-        item_id = r.uint(2 if version < 1 else 4)
-        indices = [r.uint(2 if wide else 1) & (0x7FFF if wide else 0x7F) for _ in range(r.uint(1))]
-        if item_id != primary:
-            continue
-        for index in indices:  # 1-based; 0 means "no property"
-            if 0 < index <= len(properties) and properties[index - 1][0] == b"colr":
-                _, s, e = properties[index - 1]
-                if data[s:s + 4] == b"nclx" and e - s >= 11:
-                    primaries, transfer, matrix = struct.unpack(">HHH", data[s + 4:s + 10])
-                    return {"color_primaries": primaries, "transfer_characteristics": transfer,
-                            "matrix_coefficients": matrix, "full_range_flag": data[s + 10] >> 7}
+def _properties(data, start: int, end: int):
+    """(``ipco``'s properties as ``(type, start, end)``, 1-based; item_ID -> property indices of every ``ipma``)."""
+    iprp = _children(data, start, end)
+    ipco = _one(iprp, b"ipco", "iprp")
+    properties = list(boxes(data, *ipco)) if ipco else []
+    associations: dict[int, list[int]] = {}
+    for s, e in iprp.get(b"ipma", []):
+        r = _Reader(data, s, e, "ipma")
+        version, flags = r.full_box()
+        for _ in range(r.uint(4)):
+            item = r.uint(2 if version < 1 else 4)
+            indices = [r.uint(2 if flags & 1 else 1) & (0x7FFF if flags & 1 else 0x7F) for _ in range(r.uint(1))]
+            associations.setdefault(item, []).extend(indices)
+    return properties, associations
+
+
+def _ispe(data, start: int, end: int) -> tuple[int, int]:
+    r = _Reader(data, start, end, "ispe")
+    r.full_box()
+    return r.uint(4), r.uint(4)
+
+
+def _nclx(data, properties, indices: list[int]) -> dict | None:
+    for index in indices:  # 1-based; 0 means "no property"
+        if 0 < index <= len(properties) and properties[index - 1][0] == b"colr":
+            _, s, e = properties[index - 1]
+            if bytes(data[s:s + 4]) == b"nclx" and e - s >= 11:
+                primaries, transfer, matrix = struct.unpack(">HHH", data[s + 4:s + 10])
+                return {"color_primaries": primaries, "transfer_characteristics": transfer,
+                        "matrix_coefficients": matrix, "full_range_flag": data[s + 10] >> 7}
     return None
 
 
-def av01_first_samples(data: bytes) -> list[bytes]:
-    """The first sample of every track whose sample description is ``av01`` (an image sequence,
-    AVIF §3): the frame a still rendering decodes. The first sample starts the first chunk (§8.7.5)
-    and has the size ``stsz`` gives it (§8.7.3). ValueError when a table is truncated."""
-    samples = []
-    for stbl in _tables(data, 0, len(data)):
-        stsd, stsz = _child(data, *stbl, b"stsd"), _child(data, *stbl, b"stsz")
-        chunks = _child(data, *stbl, b"stco") or _child(data, *stbl, b"co64")
-        wide = chunks is not None and _child(data, *stbl, b"stco") is None
-        if stsd is None or stsz is None or chunks is None:
-            continue
-        entries = stsd[0] + 8  # FullBox header and entry_count
-        if not any(kind == b"av01" for kind, _, _ in boxes(data, entries, stsd[1])):
-            continue
-        sizes = _Reader(data, stsz[0] + 4, stsz[1], "stsz")
-        size, count = sizes.uint(4), sizes.uint(4)
-        offsets = _Reader(data, chunks[0] + 4, chunks[1], "co64" if wide else "stco")
-        if not count or not offsets.uint(4):
-            continue
-        size = size or sizes.uint(4)
-        if size:
-            samples.append(_concat(data, [(offsets.uint(8 if wide else 4), size)], "first sample"))
-    return samples
-
-
-def _tables(data: bytes, start: int, end: int, path: tuple[bytes, ...] = _TRACK_PATH) -> Iterator[tuple[int, int]]:
-    """The ``stbl`` boxes at moov/trak/mdia/minf/stbl (§8.1–8.5): a fixed path, so nesting cannot recurse deeper."""
+def _tracks(data, start: int, end: int) -> Iterator[tuple[tuple[int, int], tuple[int, int] | None]]:
+    """(stbl, tkhd) of each ``trak`` of a ``moov``, along the fixed path moov/trak/mdia/minf/stbl."""
     for kind, s, e in boxes(data, start, end):
-        if kind == path[0]:
-            if len(path) == 1:
-                yield s, e
-            else:
-                yield from _tables(data, s, e, path[1:])
+        if kind != b"trak":
+            continue
+        trak = _children(data, s, e)
+        mdia = _one(trak, b"mdia", "trak")
+        minf = _one(_children(data, *mdia), b"minf", "mdia") if mdia else None
+        stbl = _one(_children(data, *minf), b"stbl", "minf") if minf else None
+        if stbl:
+            yield stbl, _one(trak, b"tkhd", "trak")
+
+
+def _read_track(data, stbl: tuple[int, int], tkhd: tuple[int, int] | None, found: Container) -> None:
+    """An ``av01`` track's first sample (the first chunk's first bytes, §8.7.5, of the size ``stsz`` gives
+    it, §8.7.3: libavif ignores ``sample_count`` when ``sample_size`` is set) and its ``tkhd`` size."""
+    table = _children(data, *stbl)
+    stsd, stsz, stco, co64 = (_one(table, k, "stbl") for k in (b"stsd", b"stsz", b"stco", b"co64"))
+    if stsd is None or not any(kind == b"av01" for kind, _, _ in boxes(data, stsd[0] + 8, stsd[1])):
+        return
+    if stco and co64:
+        raise ValueError("box stbl: both stco and co64")
+    if tkhd:
+        r = _Reader(data, *tkhd, "tkhd")
+        version, _ = r.full_box()
+        r.pos += (32 if version == 1 else 20) + 52  # times, track_ID, duration; reserved, layer ... matrix
+        found.sizes.append((r.uint(4) >> 16, r.uint(4) >> 16))  # 16.16 fixed point
+    chunks = stco or co64
+    if stsz is None or chunks is None:
+        return
+    sizes = _Reader(data, stsz[0] + 4, stsz[1], "stsz")
+    size, count = sizes.uint(4), sizes.uint(4)
+    if not size:
+        size = sizes.uint(4) if count else 0
+    offsets = _Reader(data, chunks[0] + 4, chunks[1], "co64" if co64 else "stco")
+    if size and offsets.uint(4):
+        found.payloads.append(_concat(data, [(offsets.uint(8 if co64 else 4), size)], "first sample"))
