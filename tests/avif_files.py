@@ -167,3 +167,40 @@ def override_frame(payload: bytes, claim: tuple[int, int] = (100, 100), bits: in
     assert (len(new) - len(f)) % 8 == 0
     return b"".join(obu(1, _bytes(header)) if k == 1 else obu(6, _bytes(new)) if k == 6 else obu(k, b)
                     for k, b in units)
+
+
+def hidden_key_frames(payload: bytes, count: int, bits: int = 12) -> bytes:
+    """Pillow's still ``payload`` recoded as ``count`` hidden key frames (show_frame 0, each refreshing its own
+    reference slot, each overriding to the real size) and a show_existing_frame: dav1d keeps every one."""
+    units = _obus(payload)
+    seq, frame = next(b for k, b in units if k == 1), next(b for k, b in units if k == 6)
+    s = _bits(seq)
+    profile, level = int("".join(map(str, s[0:3])), 2), int("".join(map(str, s[5:10])), 2)
+    width_bits, height_bits = int("".join(map(str, s[10:14])), 2) + 1, int("".join(map(str, s[14:18])), 2) + 1
+    width = int("".join(map(str, s[18:18 + width_bits])), 2) + 1
+    height = int("".join(map(str, s[18 + width_bits:18 + width_bits + height_bits])), 2) + 1
+    rest = s[18 + width_bits + height_bits:]
+    while rest[-1] == 0:
+        rest.pop()
+    rest.pop()
+    superblock_and_intra, after = rest[:3], rest[3:]
+    header = _num(profile, 3) + [1, 0] + [0, 0] + _num(0, 5) + _num(0, 12) + _num(level, 5) + ([0] if level > 7 else [])
+    header += _num(bits - 1, 4) * 2 + _num(99, bits) + _num(99, bits) + [0] + superblock_and_intra
+    header += [0, 0, 0, 0, 0] + [1, 1] + after + [1]
+    f = _bits(frame)
+    p = q = 2 + f[1]
+    superres, used = after[0], 0
+    if superres:
+        used = f[q]
+        q += 1 + (3 if used else 0)
+    q += 1 + (32 if f[q] else 0)
+    if f[1] and not (superres and used):
+        q += 1
+    tail = f[p:q] + ([1] if not f[0] else []) + f[q:]
+
+    def hidden(slot: int) -> bytes:  # KEY_FRAME, show_frame 0, showable 1, error_resilient 1, override 1
+        new = [0, 0, 0, 0, 1, 1] + f[:p] + [1] + _num(1 << slot, 8) + _num(width - 1, bits) + _num(height - 1, bits)
+        return _bytes(new + tail)
+
+    shown = obu(3, bytes([0x88]))  # show_existing_frame of slot 0
+    return obu(2, b"") + obu(1, _bytes(header)) + b"".join(obu(6, hidden(i)) for i in range(count)) + shown

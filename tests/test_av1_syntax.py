@@ -7,6 +7,7 @@ tables, independently of the parser; hostile bytes are fuzzed with hypothesis.
 from __future__ import annotations
 
 import struct
+import time
 
 import pytest
 from hypothesis import given
@@ -148,16 +149,16 @@ def test_an_intra_frame_overriding_its_size_gives_its_own(flags):
         assert frame_size(seq, header, t, s) == (6000, 4000), kwargs
 
 
-def test_frames_that_do_not_override_an_existing_frame_and_inter_frames():
+def test_frames_that_do_not_override_existing_frames_and_inter_frames():
     flags = {"order_hint_bits": 7}
     seq = sequence_header(write_sequence_header(100, 100, bits=14, **flags))
-    assert frame_size(seq, write_frame_header(flags, override=False), 0, 0) is None
-    assert frame_size(seq, write_frame_header(flags, show_existing=True), 0, 0) is None
+    assert frame_size(seq, write_frame_header(flags, override=False), 0, 0) == (100, 100)  # the maximum
+    assert frame_size(seq, write_frame_header(flags, show_existing=True), 0, 0) is None  # nothing new
     # an inter frame overriding: sized after its references (not parsed), so the most its fields can hold
     assert frame_size(seq, write_frame_header(flags, frame_type=1), 0, 0) == (1 << 14, 1 << 14)
     assert frame_size(seq, write_frame_header(flags, frame_type=3), 0, 0) == (1 << 14, 1 << 14)  # switch
     reduced = sequence_header(write_sequence_header(100, 100, reduced=True))
-    assert frame_size(reduced, b"\xff" * 8, 0, 0) is None  # never overrides (§5.9.2)
+    assert frame_size(reduced, b"\xff" * 8, 0, 0) == (100, 100)  # never overrides (§5.9.2)
 
 
 def test_obus_with_and_without_size_fields_and_extension_headers():
@@ -206,3 +207,24 @@ def test_deeply_nested_boxes_do_not_recurse():
     depth = 5000  # a moov in a moov in a moov...: RecursionError, an internal_error, if followed
     nested = b"".join(struct.pack(">I", 8 * (depth - i)) + b"moov" for i in range(depth))
     assert avif_frame_size(struct.pack(">I", 16) + b"ftypavis\0\0\0\0" + nested) is None
+
+
+def test_parsing_work_is_bounded_by_caps_not_by_what_the_file_repeats():
+    """Each took seconds before: a uvlc() over 1 MB of zeros (1.9 s), 5000 sequence headers in one item,
+    20 tracks re-reading one sample (3 s)."""
+    from realtime_uploads.processing.isobmff import read_container
+
+    from .avif_files import box, build_avif, obu
+    timing = Bits().put(0, 3).put(0, 1).put(0, 1).put(1, 1).put(1, 32).put(30, 32).put(1, 1).bytes()  # then uvlc
+    header = write_sequence_header(640, 480, timing=True, operating_points=32)
+    stsd = box(b"stsd", struct.pack(">I", 1) + box(b"av01", bytes(78)), version=0)
+    tables = box(b"stsz", struct.pack(">III", 0, 1, 4), version=0) + box(b"stco", struct.pack(">II", 1, 0), version=0)
+    tracks = box(b"ftyp", b"avis\0\0\0\0avismsf1") + box(b"moov", box(b"trak", box(b"mdia", box(b"minf", box(
+        b"stbl", stsd + tables)))) * 20)
+    for data, message in ((build_avif([(1, b"av01", obu(1, timing + bytes(10**6)))], [], {}), "uvlc"),
+                          (build_avif([(1, b"av01", obu(1, header) * 2000)], [], {}), "headers"),
+                          (tracks, "tracks")):
+        started = time.process_time()
+        with pytest.raises(ValueError, match=message):
+            avif_frame_size(data) if message != "tracks" else read_container(data)
+        assert time.process_time() - started < 0.6, message

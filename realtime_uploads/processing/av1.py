@@ -20,12 +20,15 @@ from dataclasses import dataclass
 
 from .errors import CORRUPT_IMAGE, ProcessingError
 from .isobmff import Container, read_container
-from .limits import ImageLimits, check_decode_bytes, check_size, estimate_decode_bytes
+from .limits import ImageLimits, check_decode_bytes, check_size
 
-OBU_SEQUENCE_HEADER, OBU_FRAME_HEADER, OBU_FRAME = 1, 3, 6
+OBU_SEQUENCE_HEADER, OBU_FRAME_HEADER, OBU_FRAME, OBU_REDUNDANT_FRAME_HEADER = 1, 3, 6, 7
+#: dav1d reads a redundant frame header as the frame header when none is pending: all three are counted.
+FRAME_HEADERS = (OBU_FRAME_HEADER, OBU_FRAME, OBU_REDUNDANT_FRAME_HEADER)
 KEY_FRAME, INTRA_ONLY_FRAME, SWITCH_FRAME = 0, 2, 3
 SELECT = 2  # SELECT_SCREEN_CONTENT_TOOLS, SELECT_INTEGER_MV
 MAX_OBUS = 200_000  # in one file's payloads together (a tile per OBU: at most 4096 a frame)
+MAX_HEADERS = 1024  # sequence and frame headers parsed in one file (a still has one of each per tile)
 
 
 class _Bits:
@@ -47,8 +50,8 @@ class _Bits:
         zeros = 0
         while not self.f(1):
             zeros += 1
-        if zeros >= 32:
-            return (1 << 32) - 1
+            if zeros >= 32:  # the value would be 2^32 - 1, which dav1d refuses: so do we, without reading on
+                raise ValueError("AV1 header: a uvlc() of 32 leading zeros")
         return self.f(zeros) + (1 << zeros) - 1
 
 
@@ -162,12 +165,13 @@ def sequence_header(payload) -> SequenceHeader:
 
 
 def frame_size(seq: SequenceHeader, payload, temporal: int = 0, spatial: int = 0) -> tuple[int, int] | None:
-    """The size a frame header OBU's payload (or an OBU_FRAME's) gives its frame beyond ``seq``'s maximum:
-    its own size when it overrides (§5.9.5), None when it does not or shows an existing frame.
-    For an overriding inter frame (sized after its references, §5.9.7) the most its size fields can
-    hold, 2^bits per side. ValueError if truncated."""
+    """The size of the frame a frame header OBU's payload (or an OBU_FRAME's) decodes: its own when it
+    overrides (§5.9.5), else ``seq``'s maximum; None when it shows an existing frame. For an
+    overriding inter frame (sized after its references, §5.9.7) the most its size fields can hold,
+    2^bits per side. ValueError if truncated."""
+    largest = seq.max_width, seq.max_height
     if seq.reduced:
-        return None  # frame_size_override_flag is 0 (§5.9.2)
+        return largest  # frame_size_override_flag is 0 (§5.9.2)
     b = _Bits(payload)
     if b.f(1):  # show_existing_frame
         return None
@@ -184,7 +188,7 @@ def frame_size(seq: SequenceHeader, payload, temporal: int = 0, spatial: int = 0
         b.f(1)  # force_integer_mv
     b.f(seq.frame_id_bits)  # current_frame_id
     if not (frame_type == SWITCH_FRAME or b.f(1)):  # frame_size_override_flag
-        return None
+        return largest
     if not intra:
         return 1 << seq.width_bits, 1 << seq.height_bits
     b.f(seq.order_hint_bits)  # order_hint; an intra frame has no primary_ref_frame
@@ -206,24 +210,70 @@ def avif_frame_size(data: bytes) -> tuple[int, int] | None:
     ValueError, naming what is wrong, when a box, OBU or header is malformed: libavif
     might read it otherwise, so the caller refuses the file.
     """
-    return _largest(read_container(data)) if data[4:8] == b"ftyp" else None
+    return measure(read_container(data)).largest if data[4:8] == b"ftyp" else None
 
 
-def _largest(container: Container) -> tuple[int, int] | None:
-    sizes, count = list(container.sizes), 0
-    for payload in container.payloads:
-        seq = None
-        for kind, temporal, spatial, body in obus(payload):
-            count += 1
-            if count > MAX_OBUS:
-                raise ValueError(f"AV1: over {MAX_OBUS} OBUs")
-            if kind == OBU_SEQUENCE_HEADER:
-                seq = sequence_header(body)
-                sizes.append((seq.max_width, seq.max_height))
-            elif kind in (OBU_FRAME_HEADER, OBU_FRAME) and seq is not None:
-                if size := frame_size(seq, body, temporal, spatial):
-                    sizes.append(size)
-    return max(sizes, key=lambda s: s[0] * s[1], default=None)
+@dataclass(frozen=True)
+class Measure:
+    """``largest``: the largest single size (width, height) to be allocated, or None; ``frame_pixels``: the
+    pixels of every frame decoded, summed (each item's, or each track's first sample's, whichever is more):
+    dav1d keeps reference frames and libavif may decode tiles with a codec each, so they add up."""
+
+    largest: tuple[int, int] | None
+    frame_pixels: int
+
+    def decode_bytes(self) -> int:
+        """Estimated peak bytes: 8 a pixel of the largest size (the RGB(A) buffer and Pillow's copy) and 4
+        a pixel of every frame (the codec's planes); one plain image is 12 a pixel, as for WebP and HEIF."""
+        if self.largest is None:
+            return 0
+        return 8 * self.largest[0] * self.largest[1] + 4 * max(self.frame_pixels, self.largest[0] * self.largest[1])
+
+
+def measure(container: Container) -> Measure:
+    """:class:`Measure` of a :func:`.isobmff.read_container` result. ValueError for a malformed header."""
+    counts, sequences = {"obus": 0, "headers": 0}, []
+    items = [(*_walk(payload, sequences, counts), copies) for payload, copies in container.items]
+    samples = [(*_walk(payload, sequences, counts), 1) for payload in container.samples]
+
+    def decoded(frames, orphans) -> list[tuple[int, int]]:
+        # A frame before any sequence header in its payload is decoded with another payload's: tiles of a
+        # grid share one dav1d. Each counts at the largest size any of the file's sequence headers gives it.
+        for body, temporal, spatial in orphans:
+            options = [size for seq in sequences if (size := frame_size(seq, body, temporal, spatial))]
+            frames = frames + [max(options, key=lambda s: s[0] * s[1])] if options else frames
+        return frames
+
+    def pixels(walked) -> int:
+        return sum(copies * sum(w * h for w, h in decoded(frames, orphans)) for frames, orphans, copies in walked)
+
+    sizes = list(container.sizes) + [(seq.max_width, seq.max_height) for seq in sequences]
+    sizes += [size for frames, orphans, _ in items + samples for size in decoded(frames, orphans)]
+    largest = max(sizes, key=lambda s: s[0] * s[1], default=None)
+    return Measure(largest, max(pixels(items), pixels(samples)))
+
+
+def _walk(payload, sequences: list, counts: dict) -> tuple[list[tuple[int, int]], list[tuple]]:
+    """(the sizes of the frames ``payload`` decodes, the frame headers before its first sequence header);
+    its sequence headers are added to ``sequences``."""
+    seq, frames, orphans = None, [], []
+    for kind, temporal, spatial, body in obus(payload):
+        counts["obus"] += 1
+        if counts["obus"] > MAX_OBUS:
+            raise ValueError(f"AV1: over {MAX_OBUS} OBUs")
+        if kind != OBU_SEQUENCE_HEADER and kind not in FRAME_HEADERS:
+            continue
+        counts["headers"] += 1
+        if counts["headers"] > MAX_HEADERS:
+            raise ValueError(f"AV1: over {MAX_HEADERS} sequence and frame headers")
+        if kind == OBU_SEQUENCE_HEADER:
+            seq = sequence_header(body)
+            sequences.append(seq)
+        elif seq is None:
+            orphans.append((body, temporal, spatial))
+        elif size := frame_size(seq, body, temporal, spatial):
+            frames.append(size)
+    return frames, orphans
 
 
 def read_avif_header(data: bytes, max_pixels: int, limits: ImageLimits) -> dict | None:
@@ -237,10 +287,10 @@ def read_avif_header(data: bytes, max_pixels: int, limits: ImageLimits) -> dict 
     """
     try:
         container = read_container(data)
-        frame = _largest(container)
+        found = measure(container)
     except ValueError as exc:
         raise ProcessingError(CORRUPT_IMAGE, f"The file looks like AVIF but its structure is damaged ({exc}).") from exc
-    if frame:
-        check_size(frame, max_pixels, limits)
-        check_decode_bytes(estimate_decode_bytes(frame, "RGBA", "AVIF"), frame, limits.max_decode_bytes)
+    if found.largest:
+        check_size(found.largest, max_pixels, limits)
+        check_decode_bytes(found.decode_bytes(), found.largest, limits.max_decode_bytes)
     return container.nclx

@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 MAX_EXTENTS = 100_000  # in all iloc entries together: an extent may cost 0 bytes of iloc
+MAX_TRACKS = 16  # an AVIF sequence has a colour track and maybe an alpha track
 _TRACK_PATH = (b"moov", b"trak", b"mdia", b"minf", b"stbl")
 
 
@@ -87,14 +88,21 @@ class _Reader:
 
 @dataclass
 class Container:
-    """What :func:`read_container` found: ``payloads`` (the coded bytes of every ``av01`` item and of
-    the first sample of every ``av01`` track), ``sizes`` (every (width, height) libavif may allocate
+    """What :func:`read_container` found: ``items`` (the coded bytes of the ``av01`` items, each with
+    the number of items that share them), ``samples`` (of the first sample of each ``av01`` track; libavif
+    decodes the items or the tracks, not both), ``sizes`` (every (width, height) libavif may allocate
     from the boxes alone: each ``ispe``, grid output and track header), ``nclx`` (the primary item's
     ``colr nclx`` as pi-heif reports a HEIC's, or None)."""
 
-    payloads: list = field(default_factory=list)
+    items: list[tuple[object, int]] = field(default_factory=list)  # (payload, how many items share it)
+    samples: list = field(default_factory=list)
     sizes: list[tuple[int, int]] = field(default_factory=list)
     nclx: dict | None = None
+
+    @property
+    def payloads(self) -> list:
+        """Every distinct payload: the items', then the first samples'."""
+        return [payload for payload, _ in self.items] + self.samples
 
 
 def read_container(data: bytes) -> Container:
@@ -106,8 +114,11 @@ def read_container(data: bytes) -> Container:
     if b"meta" in top:
         _read_meta(view, *top[b"meta"], found)
     if b"moov" in top:
-        for stbl, tkhd in _tracks(view, *top[b"moov"]):
-            _read_track(view, stbl, tkhd, found)
+        seen: set[tuple[int, int]] = set()
+        for number, (stbl, tkhd) in enumerate(_tracks(view, *top[b"moov"])):
+            if number >= MAX_TRACKS:
+                raise ValueError(f"moov: over {MAX_TRACKS} tracks")
+            _read_track(view, stbl, tkhd, found, seen)
     return found
 
 
@@ -117,21 +128,25 @@ def _read_meta(data, start: int, end: int, found: Container) -> None:
     types = _item_types(data, *iinf) if iinf else {}
     wanted = {item for item, kind in types.items() if kind in (b"av01", b"grid")}
     extents = _item_extents(data, *iloc, wanted) if iloc else {}
-    seen, total = set(), 0
+    shared: dict[tuple, int] = {}  # (method, extents) -> index in found.items: tiles sharing bytes read once
+    total = 0
     for item in sorted(wanted & extents.keys()):
         method, places = extents[item]
         source = data[idat[0]:idat[1]] if method == 1 and idat else data
         if method == 1 and not idat:
             raise ValueError(f"item {item}: stored in an idat the file does not have")
-        payload = _concat(source, places, f"item {item}")
+        key = (method, tuple(places))
         if types[item] == b"grid":
-            found.sizes.append(_grid_size(payload, item))
-        elif (method, tuple(places)) not in seen:  # tiles sharing their bytes are read once
-            seen.add((method, tuple(places)))
-            total += len(payload)
+            found.sizes.append(_grid_size(_concat(source, places, f"grid item {item}", limit=12), item))
+        elif key in shared:
+            payload, count = found.items[shared[key]]
+            found.items[shared[key]] = (payload, count + 1)
+        else:
+            total += sum(length for _, length in places)
             if total > len(data):  # items of a real file never overlap: so reading stays O(file size)
                 raise ValueError("meta: av01 items overlap one another")
-            found.payloads.append(payload)
+            shared[key] = len(found.items)
+            found.items.append((_concat(source, places, f"item {item}"), 1))
     if iprp:
         properties, associations = _properties(data, *iprp)
         found.sizes += [_ispe(data, s, e) for kind, s, e in properties if kind == b"ispe"]
@@ -196,8 +211,9 @@ def _item_extents(data, start: int, end: int, wanted: set[int]) -> dict[int, tup
     return items
 
 
-def _concat(source, places: list[tuple[int, int]], what: str):
-    """The bytes of ``places`` in ``source``: a view for one extent; length 0 is no bytes, as libavif reads it."""
+def _concat(source, places: list[tuple[int, int]], what: str, limit: int | None = None):
+    """The bytes of ``places`` in ``source`` (at most ``limit``): a view for one extent; length 0 is no
+    bytes, as libavif reads it. ValueError when the extents add up to more than ``source``."""
     if sum(length for _, length in places) > len(source):
         raise ValueError(f"{what}: its extents add up to more than the {len(source)} bytes they are in")
     for offset, length in places:
@@ -205,8 +221,12 @@ def _concat(source, places: list[tuple[int, int]], what: str):
             raise ValueError(f"{what}: an extent ({offset}, {length}) runs past {len(source)} bytes")
     if len(places) == 1:
         offset, length = places[0]
-        return source[offset:offset + length]
-    return b"".join(bytes(source[offset:offset + length]) for offset, length in places)
+        return source[offset:offset + (length if limit is None else min(length, limit))]
+    parts, left = [], len(source) if limit is None else limit
+    for offset, length in places:
+        parts.append(bytes(source[offset:offset + min(length, left)]))
+        left -= len(parts[-1])
+    return b"".join(parts)
 
 
 def _grid_size(payload, item: int) -> tuple[int, int]:
@@ -263,7 +283,8 @@ def _tracks(data, start: int, end: int) -> Iterator[tuple[tuple[int, int], tuple
             yield stbl, _one(trak, b"tkhd", "trak")
 
 
-def _read_track(data, stbl: tuple[int, int], tkhd: tuple[int, int] | None, found: Container) -> None:
+def _read_track(data, stbl: tuple[int, int], tkhd: tuple[int, int] | None, found: Container,
+                seen: set[tuple[int, int]]) -> None:
     """An ``av01`` track's first sample (the first chunk's first bytes, §8.7.5, of the size ``stsz`` gives
     it, §8.7.3: libavif ignores ``sample_count`` when ``sample_size`` is set) and its ``tkhd`` size."""
     table = _children(data, *stbl)
@@ -286,4 +307,9 @@ def _read_track(data, stbl: tuple[int, int], tkhd: tuple[int, int] | None, found
         size = sizes.uint(4) if count else 0
     offsets = _Reader(data, chunks[0] + 4, chunks[1], "co64" if co64 else "stco")
     if size and offsets.uint(4):
-        found.payloads.append(_concat(data, [(offsets.uint(8 if co64 else 4), size)], "first sample"))
+        place = (offsets.uint(8 if co64 else 4), size)
+        if place not in seen:  # tracks sharing a sample are read once; distinct ones never overlap
+            seen.add(place)
+            if sum(length for _, length in seen) > len(data):
+                raise ValueError("moov: first samples overlap one another")
+            found.samples.append(_concat(data, [place], "first sample"))
