@@ -25,65 +25,10 @@ import struct
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from .boxes import Reader, boxes, children, concat, one
+
 MAX_EXTENTS = 100_000  # in all iloc entries together: an extent may cost 0 bytes of iloc
 MAX_TRACKS = 16  # an AVIF sequence has a colour track and maybe an alpha track
-_TRACK_PATH = (b"moov", b"trak", b"mdia", b"minf", b"stbl")
-
-
-def boxes(data, start: int = 0, end: int | None = None, *, lenient: bool = False) -> Iterator[tuple[bytes, int, int]]:
-    """Yield ``(type, payload_start, payload_end)`` of each box in ``data[start:end]`` (§4.2).
-
-    ``largesize`` and a size of 0 (to the end) are understood. A box whose size is
-    too small or runs past ``end`` raises ValueError, or with ``lenient`` ends the walk
-    (the file level: libavif stops reading once it has what it needs).
-    """
-    end = len(data) if end is None else end
-    pos = start
-    while pos + 8 <= end:
-        size, kind = int.from_bytes(data[pos:pos + 4], "big"), bytes(data[pos + 4:pos + 8])
-        header = 8
-        if size == 1 and pos + 16 <= end:
-            size, header = int.from_bytes(data[pos + 8:pos + 16], "big"), 16
-        elif size == 0:
-            size = end - pos
-        if size < header or pos + size > end:
-            if lenient:
-                return
-            raise ValueError(f"box {kind!r}: size {size} does not fit in {end - pos} bytes")
-        yield kind, pos + header, pos + size
-        pos += size
-
-
-def _children(data, start: int, end: int) -> dict[bytes, list[tuple[int, int]]]:
-    found: dict[bytes, list[tuple[int, int]]] = {}
-    for kind, s, e in boxes(data, start, end):
-        found.setdefault(kind, []).append((s, e))
-    return found
-
-
-def _one(found: dict, kind: bytes, where: str) -> tuple[int, int] | None:
-    places = found.get(kind, [])
-    if len(places) > 1:  # libavif refuses a second iinf, iloc, pitm, stsz...: so do we
-        raise ValueError(f"{where}: {len(places)} {kind.decode('latin-1')} boxes")
-    return places[0] if places else None
-
-
-class _Reader:
-    """Big-endian unsigned integers from ``data[pos:end]``; ValueError past ``end``."""
-
-    def __init__(self, data, pos: int, end: int, box: str):
-        self.data, self.pos, self.end, self.box = data, pos, end, box
-
-    def uint(self, size: int) -> int:
-        if self.pos + size > self.end:
-            raise ValueError(f"box {self.box}: truncated")
-        value = int.from_bytes(self.data[self.pos:self.pos + size], "big")
-        self.pos += size
-        return value
-
-    def full_box(self) -> tuple[int, int]:
-        value = self.uint(4)
-        return value >> 24, value & 0xFFFFFF
 
 
 @dataclass
@@ -123,8 +68,8 @@ def read_container(data: bytes) -> Container:
 
 
 def _read_meta(data, start: int, end: int, found: Container) -> None:
-    meta = _children(data, start + 4, end)  # meta is a FullBox
-    iinf, iloc, idat, pitm, iprp = (_one(meta, k, "meta") for k in (b"iinf", b"iloc", b"idat", b"pitm", b"iprp"))
+    meta = children(data, start + 4, end)  # meta is a FullBox
+    iinf, iloc, idat, pitm, iprp = (one(meta, k, "meta") for k in (b"iinf", b"iloc", b"idat", b"pitm", b"iprp"))
     types = _item_types(data, *iinf) if iinf else {}
     wanted = {item for item, kind in types.items() if kind in (b"av01", b"grid")}
     extents = _item_extents(data, *iloc, wanted) if iloc else {}
@@ -137,7 +82,7 @@ def _read_meta(data, start: int, end: int, found: Container) -> None:
             raise ValueError(f"item {item}: stored in an idat the file does not have")
         key = (method, tuple(places))
         if types[item] == b"grid":
-            found.sizes.append(_grid_size(_concat(source, places, f"grid item {item}", limit=12), item))
+            found.sizes.append(_grid_size(concat(source, places, f"grid item {item}", limit=12), item))
         elif key in shared:
             payload, count = found.items[shared[key]]
             found.items[shared[key]] = (payload, count + 1)
@@ -146,19 +91,19 @@ def _read_meta(data, start: int, end: int, found: Container) -> None:
             if total > len(data):  # items of a real file never overlap: so reading stays O(file size)
                 raise ValueError("meta: av01 items overlap one another")
             shared[key] = len(found.items)
-            found.items.append((_concat(source, places, f"item {item}"), 1))
+            found.items.append((concat(source, places, f"item {item}"), 1))
     if iprp:
         properties, associations = _properties(data, *iprp)
         found.sizes += [_ispe(data, s, e) for kind, s, e in properties if kind == b"ispe"]
         if pitm:
-            head = _Reader(data, *pitm, "pitm")
+            head = Reader(data, *pitm, "pitm")
             primary = head.uint(2 if head.full_box()[0] == 0 else 4)
             found.nclx = _nclx(data, properties, associations.get(primary, []))
 
 
 def _item_types(data, start: int, end: int) -> dict[int, bytes]:
     """item_ID -> item_type of the ``entry_count`` ``infe`` boxes of an ``iinf`` (§8.11.6), as libavif counts."""
-    head = _Reader(data, start, end, "iinf")
+    head = Reader(data, start, end, "iinf")
     version, _ = head.full_box()
     count = head.uint(2 if version == 0 else 4)
     types: dict[int, bytes] = {}
@@ -167,7 +112,7 @@ def _item_types(data, start: int, end: int) -> dict[int, bytes]:
         kind, s, e = next(walk, (None, 0, 0))
         if kind != b"infe":
             raise ValueError(f"box iinf: entry {len(types) + 1} of {count} is {kind!r}, not an infe")
-        infe = _Reader(data, s, e, "infe")
+        infe = Reader(data, s, e, "infe")
         version, _ = infe.full_box()
         if version < 2:
             continue
@@ -181,7 +126,7 @@ def _item_types(data, start: int, end: int) -> dict[int, bytes]:
 
 def _item_extents(data, start: int, end: int, wanted: set[int]) -> dict[int, tuple[int, list[tuple[int, int]]]]:
     """item_ID -> (construction_method, [(offset, length)]) of the ``wanted`` items of an ``iloc`` (§8.11.3)."""
-    r = _Reader(data, start, end, "iloc")
+    r = Reader(data, start, end, "iloc")
     version, _ = r.full_box()
     if version > 2:
         raise ValueError(f"box iloc: version {version}")
@@ -211,26 +156,8 @@ def _item_extents(data, start: int, end: int, wanted: set[int]) -> dict[int, tup
     return items
 
 
-def _concat(source, places: list[tuple[int, int]], what: str, limit: int | None = None):
-    """The bytes of ``places`` in ``source`` (at most ``limit``): a view for one extent; length 0 is no
-    bytes, as libavif reads it. ValueError when the extents add up to more than ``source``."""
-    if sum(length for _, length in places) > len(source):
-        raise ValueError(f"{what}: its extents add up to more than the {len(source)} bytes they are in")
-    for offset, length in places:
-        if offset + length > len(source):
-            raise ValueError(f"{what}: an extent ({offset}, {length}) runs past {len(source)} bytes")
-    if len(places) == 1:
-        offset, length = places[0]
-        return source[offset:offset + (length if limit is None else min(length, limit))]
-    parts, left = [], len(source) if limit is None else limit
-    for offset, length in places:
-        parts.append(bytes(source[offset:offset + min(length, left)]))
-        left -= len(parts[-1])
-    return b"".join(parts)
-
-
 def _grid_size(payload, item: int) -> tuple[int, int]:
-    r = _Reader(payload, 0, len(payload), f"grid item {item}")
+    r = Reader(payload, 0, len(payload), f"grid item {item}")
     r.uint(1)  # version
     wide = r.uint(1) & 1
     r.uint(1), r.uint(1)  # rows_minus_one, columns_minus_one
@@ -239,12 +166,12 @@ def _grid_size(payload, item: int) -> tuple[int, int]:
 
 def _properties(data, start: int, end: int):
     """(``ipco``'s properties as ``(type, start, end)``, 1-based; item_ID -> property indices of every ``ipma``)."""
-    iprp = _children(data, start, end)
-    ipco = _one(iprp, b"ipco", "iprp")
+    iprp = children(data, start, end)
+    ipco = one(iprp, b"ipco", "iprp")
     properties = list(boxes(data, *ipco)) if ipco else []
     associations: dict[int, list[int]] = {}
     for s, e in iprp.get(b"ipma", []):
-        r = _Reader(data, s, e, "ipma")
+        r = Reader(data, s, e, "ipma")
         version, flags = r.full_box()
         for _ in range(r.uint(4)):
             item = r.uint(2 if version < 1 else 4)
@@ -254,7 +181,7 @@ def _properties(data, start: int, end: int):
 
 
 def _ispe(data, start: int, end: int) -> tuple[int, int]:
-    r = _Reader(data, start, end, "ispe")
+    r = Reader(data, start, end, "ispe")
     r.full_box()
     return r.uint(4), r.uint(4)
 
@@ -275,41 +202,41 @@ def _tracks(data, start: int, end: int) -> Iterator[tuple[tuple[int, int], tuple
     for kind, s, e in boxes(data, start, end):
         if kind != b"trak":
             continue
-        trak = _children(data, s, e)
-        mdia = _one(trak, b"mdia", "trak")
-        minf = _one(_children(data, *mdia), b"minf", "mdia") if mdia else None
-        stbl = _one(_children(data, *minf), b"stbl", "minf") if minf else None
+        trak = children(data, s, e)
+        mdia = one(trak, b"mdia", "trak")
+        minf = one(children(data, *mdia), b"minf", "mdia") if mdia else None
+        stbl = one(children(data, *minf), b"stbl", "minf") if minf else None
         if stbl:
-            yield stbl, _one(trak, b"tkhd", "trak")
+            yield stbl, one(trak, b"tkhd", "trak")
 
 
 def _read_track(data, stbl: tuple[int, int], tkhd: tuple[int, int] | None, found: Container,
                 seen: set[tuple[int, int]]) -> None:
     """An ``av01`` track's first sample (the first chunk's first bytes, §8.7.5, of the size ``stsz`` gives
     it, §8.7.3: libavif ignores ``sample_count`` when ``sample_size`` is set) and its ``tkhd`` size."""
-    table = _children(data, *stbl)
-    stsd, stsz, stco, co64 = (_one(table, k, "stbl") for k in (b"stsd", b"stsz", b"stco", b"co64"))
+    table = children(data, *stbl)
+    stsd, stsz, stco, co64 = (one(table, k, "stbl") for k in (b"stsd", b"stsz", b"stco", b"co64"))
     if stsd is None or not any(kind == b"av01" for kind, _, _ in boxes(data, stsd[0] + 8, stsd[1])):
         return
     if stco and co64:
         raise ValueError("box stbl: both stco and co64")
     if tkhd:
-        r = _Reader(data, *tkhd, "tkhd")
+        r = Reader(data, *tkhd, "tkhd")
         version, _ = r.full_box()
         r.pos += (32 if version == 1 else 20) + 52  # times, track_ID, duration; reserved, layer ... matrix
         found.sizes.append((r.uint(4) >> 16, r.uint(4) >> 16))  # 16.16 fixed point
     chunks = stco or co64
     if stsz is None or chunks is None:
         return
-    sizes = _Reader(data, stsz[0] + 4, stsz[1], "stsz")
+    sizes = Reader(data, stsz[0] + 4, stsz[1], "stsz")
     size, count = sizes.uint(4), sizes.uint(4)
     if not size:
         size = sizes.uint(4) if count else 0
-    offsets = _Reader(data, chunks[0] + 4, chunks[1], "co64" if co64 else "stco")
+    offsets = Reader(data, chunks[0] + 4, chunks[1], "co64" if co64 else "stco")
     if size and offsets.uint(4):
         place = (offsets.uint(8 if co64 else 4), size)
         if place not in seen:  # tracks sharing a sample are read once; distinct ones never overlap
             seen.add(place)
             if sum(length for _, length in seen) > len(data):
                 raise ValueError("moov: first samples overlap one another")
-            found.samples.append(_concat(data, [place], "first sample"))
+            found.samples.append(concat(data, [place], "first sample"))
