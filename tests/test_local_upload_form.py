@@ -234,3 +234,43 @@ def test_non_utf8_part_headers_and_field_names_are_a_4xx(client, presigned):
     body = multipart(fields_then_file(p["upload"]["fields"], data)).replace(b'name="key"', b'name="k\xffy"', 1)
     refused(post_raw(client, body), 403, "AccessDenied")  # the key field is missing
     assert nothing_stored(p)
+
+
+def test_a_post_that_loses_the_race_at_the_last_moment_is_refused_and_the_winner_kept(client, presigned, monkeypatch):
+    """Another POST's file appears at the key just before ours is created. Django moves a spooled upload
+    into place with an exists-check then rename(), which overwrote the winner (two 204s for one key,
+    seen once on CI under load); every way a file can be created at the key is intercepted here."""
+    import os
+
+    from django.core.files.uploadedfile import TemporaryUploadedFile
+
+    from realtime_uploads.backends import get_backend
+    from realtime_uploads.backends.local import LocalBackend
+    from realtime_uploads.backends.policy import PolicyError, PostPolicy
+
+    p, data = presigned
+    target = storages["default"].path(p["upload"]["fields"]["key"])
+    winner = b"the other POST's bytes"
+    real_open, real_rename = os.open, os.rename
+
+    def competitor_first(path) -> None:
+        if os.fspath(path) == target and not os.path.exists(target):
+            with open(target, "wb") as other:  # the other POST's exclusive create, just before ours
+                other.write(winner)
+
+    monkeypatch.setattr(os, "open", lambda path, *a, **k: (competitor_first(path), real_open(path, *a, **k))[1])
+    monkeypatch.setattr(os, "rename", lambda src, dst, *a, **k: (competitor_first(dst), real_rename(src, dst))[1])
+    upload = TemporaryUploadedFile("p.jpg", "image/jpeg", len(data), None)
+    upload.write(data)
+    upload.seek(0)
+    backend = get_backend()
+    assert isinstance(backend, LocalBackend)
+    policy = PostPolicy.decode(p["upload"]["fields"]["policy"])
+    with pytest.raises(PolicyError) as refused_error:
+        backend.store(policy, upload)
+    assert refused_error.value.code == "AccessDenied"
+    monkeypatch.undo()
+    with storages["default"].open(p["upload"]["fields"]["key"]) as stored:
+        assert stored.read() == winner
+    folder = p["upload"]["fields"]["key"].rsplit("/", 1)[0]
+    assert storages["default"].listdir(folder)[1] == ["p.jpg"]  # our copy, stored elsewhere, was removed

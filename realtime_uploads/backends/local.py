@@ -186,9 +186,10 @@ class LocalBackend(StorageBackend):
         (a double submit, or ten at once) is AccessDenied (403) and changes
         nothing. The exclusive create is the storage's: Django's
         ``Storage.save`` never overwrites, it stores under another name when
-        the key is taken (``FileSystemStorage`` creates with ``O_EXCL``), so of
-        concurrent POSTs exactly one lands at the key and the others' copies
-        are deleted. Before this, a second POST replaced the object while it
+        the key is taken (``FileSystemStorage`` creates with ``O_EXCL``; the
+        upload is streamed, never moved into place by ``rename()``, which
+        overwrites), so of concurrent POSTs exactly one lands at the key and
+        the others' copies are deleted. Before this, a second POST replaced the object while it
         was being processed, and the upload failed with ``storage_error``.
         """
         from ..models import Status, Upload
@@ -197,7 +198,10 @@ class LocalBackend(StorageBackend):
                 self.storage.exists(policy.key):
             raise already_received()
         try:
-            saved = self.storage.save(policy.key, file)
+            # Wrapped, so it has no temporary_file_path(): FileSystemStorage would move such a file into
+            # place with file_move_safe, whose exists-check then rename() overwrites a file another POST
+            # renamed there in between (two 204s for one key, seen on CI). Streamed, it uses O_EXCL.
+            saved = self.storage.save(policy.key, File(file, name=getattr(file, "name", None)))
         except OSError as exc:
             raise PolicyError("InternalError", "The object could not be stored.", 500) from exc
         if saved != policy.key:  # another POST of this upload created the key first: it wins
