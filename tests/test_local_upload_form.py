@@ -7,6 +7,7 @@ upload (the first wins); a file of another size than the one declared.
 
 from __future__ import annotations
 
+import io
 import threading
 
 import pytest
@@ -236,22 +237,29 @@ def test_non_utf8_part_headers_and_field_names_are_a_4xx(client, presigned):
     assert nothing_stored(p)
 
 
-def test_a_post_that_loses_the_race_at_the_last_moment_is_refused_and_the_winner_kept(client, presigned, monkeypatch):
+def spooled(data: bytes):
+    """The upload as the local endpoint's handler gives it to the backend: spooled to a temporary file."""
+    from django.core.files.uploadedfile import TemporaryUploadedFile
+
+    upload = TemporaryUploadedFile("p.jpg", "image/jpeg", len(data), None)
+    upload.write(data)
+    upload.seek(0)
+    return upload
+
+
+def test_a_post_that_loses_the_race_at_the_last_moment_is_refused_and_the_winner_kept(presigned, monkeypatch):
     """Another POST's file appears at the key just before ours is created. Django moves a spooled upload
     into place with an exists-check then rename(), which overwrote the winner (two 204s for one key,
     seen once on CI under load); every way a file can be created at the key is intercepted here."""
     import os
 
-    from django.core.files.uploadedfile import TemporaryUploadedFile
-
     from realtime_uploads.backends import get_backend
-    from realtime_uploads.backends.local import LocalBackend
     from realtime_uploads.backends.policy import PolicyError, PostPolicy
 
     p, data = presigned
     target = storages["default"].path(p["upload"]["fields"]["key"])
     winner = b"the other POST's bytes"
-    real_open, real_rename = os.open, os.rename
+    real_open, real_rename, real_link = os.open, os.rename, os.link
 
     def competitor_first(path) -> None:
         if os.fspath(path) == target and not os.path.exists(target):
@@ -260,17 +268,49 @@ def test_a_post_that_loses_the_race_at_the_last_moment_is_refused_and_the_winner
 
     monkeypatch.setattr(os, "open", lambda path, *a, **k: (competitor_first(path), real_open(path, *a, **k))[1])
     monkeypatch.setattr(os, "rename", lambda src, dst, *a, **k: (competitor_first(dst), real_rename(src, dst))[1])
-    upload = TemporaryUploadedFile("p.jpg", "image/jpeg", len(data), None)
-    upload.write(data)
-    upload.seek(0)
-    backend = get_backend()
-    assert isinstance(backend, LocalBackend)
-    policy = PostPolicy.decode(p["upload"]["fields"]["policy"])
-    with pytest.raises(PolicyError) as refused_error:
-        backend.store(policy, upload)
+    monkeypatch.setattr(os, "link", lambda src, dst, *a, **k: (competitor_first(dst), real_link(src, dst))[1])
+    upload = spooled(data)
+    try:
+        with pytest.raises(PolicyError) as refused_error:
+            get_backend().store(PostPolicy.decode(p["upload"]["fields"]["policy"]), upload)
+    finally:
+        upload.close()
+        monkeypatch.undo()
     assert refused_error.value.code == "AccessDenied"
-    monkeypatch.undo()
     with storages["default"].open(p["upload"]["fields"]["key"]) as stored:
         assert stored.read() == winner
     folder = p["upload"]["fields"]["key"].rsplit("/", 1)[0]
-    assert storages["default"].listdir(folder)[1] == ["p.jpg"]  # our copy, stored elsewhere, was removed
+    assert storages["default"].listdir(folder)[1] == ["p.jpg"]  # nothing of ours is left beside it
+
+
+def test_a_write_that_fails_half_way_leaves_nothing_and_the_form_can_be_sent_again(presigned, monkeypatch):
+    """A full disk after the first chunk: a 500, nothing at the key (a partial object there would make
+    every retry "already received" and the sweep process a truncated image), and a retry that lands."""
+    import errno
+
+    from django.core.files import File
+
+    from realtime_uploads.backends import get_backend
+    from realtime_uploads.backends.policy import PolicyError, PostPolicy
+
+    p, data = presigned
+    policy, key = PostPolicy.decode(p["upload"]["fields"]["policy"]), p["upload"]["fields"]["key"]
+
+    class DiskFills(File):
+        def chunks(self, chunk_size=None):
+            yield data[:1000]
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    with pytest.raises(PolicyError) as failed:
+        get_backend().store(policy, DiskFills(io.BytesIO(data), name="p.jpg"))
+    assert (failed.value.code, failed.value.status) == ("InternalError", 500)
+    assert not storages["default"].exists(key)
+    assert storages["default"].listdir(key.rsplit("/", 1)[0])[1] == []  # no temporary file left either
+    monkeypatch.setattr(get_backend().dispatcher, "submit", lambda key: True)  # stored is what is checked
+    upload = spooled(data)
+    try:
+        get_backend().store(policy, upload)
+    finally:
+        upload.close()
+    with storages["default"].open(key) as stored:
+        assert stored.read() == data

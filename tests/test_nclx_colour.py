@@ -10,6 +10,7 @@ the nclx it is given; Pillow's AVIF has its ``colr nclx`` primaries rewritten.
 from __future__ import annotations
 
 import io
+import struct
 
 import pillow_heif
 import pytest
@@ -85,7 +86,10 @@ def test_linear_and_gamma_curves():
     {"color_primaries": 1, "transfer_characteristics": 1},  # BT.709's curve, shown as sRGB
     {"color_primaries": 9, "transfer_characteristics": 16},  # PQ (HDR): kept as stored
     {"color_primaries": 99, "transfer_characteristics": 13},
-    {"color_primaries": "12"}, None, "nclx", [],
+    {"color_primaries": "12"}, {"color_primaries": [12], "transfer_characteristics": {}},
+    {"color_primaries": True, "transfer_characteristics": 13},
+    {"color_primaries": 12.0, "transfer_characteristics": 13},
+    None, "nclx", [],
 ])
 def test_srgb_unconvertible_or_malformed_code_points_give_no_profile(nclx):
     assert profile_for_nclx(nclx) is None
@@ -121,9 +125,15 @@ def test_a_display_p3_heic_or_avif_without_icc_renders_in_srgb(make, fmt):
 
 
 def test_an_icc_profile_wins_over_the_code_points():
-    """Pillow's AVIF with an ICC profile also says nclx 2/2/6; the profile is what is applied."""
+    """An AVIF with a Display P3 ICC profile whose code points are rewritten to say BT.2020: the profile
+    is what is applied ((214, 116, 38); BT.2020 would give (237, 105, 40))."""
     colour = (200, 120, 60)
-    data = encode(Image.new("RGB", (64, 48), colour), "AVIF", quality=95, icc_profile=display_p3_icc())
+    data = bytearray(encode(Image.new("RGB", (64, 48), colour), "AVIF", quality=95, icc_profile=display_p3_icc()))
+    at = data.find(b"colrnclx")
+    data[at + 8:at + 12] = struct.pack(">HH", 9, 13)
+    data = bytes(data)
+    assert read_container(data).nclx["color_primaries"] == 9
+    assert not near(in_srgb(colour, display_p3_icc()), expected(colour, 9), 5)  # the two readings differ
     _, [variant] = render_variants(io.BytesIO(data), [THUMB], max_pixels=10**6, allowed_formats=["AVIF"])
     pixel = Image.open(io.BytesIO(variant.fallback.data)).convert("RGB").getpixel((10, 10))
     assert near(pixel, in_srgb(colour, display_p3_icc()), 3), pixel

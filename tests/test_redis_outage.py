@@ -69,9 +69,9 @@ async def test_callbacks_during_a_redis_outage_are_saved_and_pushed_after_it_wit
     finally:
         server.terminate()
     log = server.log()
-    assert "Exception inside application" not in log
-    # A close code as a word: channel names are random hex and may hold "1011" (one CI run's did).
-    assert not re.search(r"\b1011\b", log), log
+    # An application error is what would close a socket with 1011; daphne logs it so, never the code as
+    # text (a search for "1011" matched a random channel name once, and upload ids may hold it too).
+    assert "Exception inside application" not in log, log
     # The on_reconnect hook re-sent the snapshots. (Its WARNING "…; resynchronising." needs the receive loop
     # to have seen the outage; a short one is noticed first by redis-py's own reconnect, on another read.)
     resent = [int(n) for n in re.findall(r"re-sent the snapshots of (\d+) upload", log)]

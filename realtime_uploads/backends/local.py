@@ -17,10 +17,13 @@ shutdown begins, running jobs given ``LOCAL_SHUTDOWN_TIMEOUT`` seconds.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
 import hmac
 import io
 import os
+import secrets
 import threading
 from datetime import datetime
 from typing import Any, BinaryIO
@@ -28,7 +31,7 @@ from typing import Any, BinaryIO
 from django.core.exceptions import ImproperlyConfigured
 from django.core.files import File
 from django.core.files.base import ContentFile
-from django.core.files.storage import storages
+from django.core.files.storage import FileSystemStorage, storages
 from django.urls import reverse
 from django.utils.crypto import salted_hmac
 
@@ -110,6 +113,45 @@ class DjangoStorageStore:
         """Nothing to record: local storage has no lifecycle rules."""
 
 
+def _create_exclusive(storage, key: str, file: File) -> bool:
+    """Store ``file`` at ``key`` only if nothing is there; False when another object already is.
+
+    ``FileSystemStorage``: written beside the key, then hard-linked to it; link(2)
+    fails with EEXIST where rename(2) replaces (Django's own move of a spooled
+    upload, an exists-check then ``os.rename()``, gave two 204s for one key on
+    CI), and a write that fails half-way leaves nothing at the key. Others, and
+    filesystems without hard links: ``Storage.save``, which never overwrites (it
+    picks another name, deleted here). Raises OSError when it cannot be written.
+    """
+    path = storage.path(key) if isinstance(storage, FileSystemStorage) else None
+    if path is not None:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        temporary = os.path.join(os.path.dirname(path), f".incoming-{secrets.token_hex(8)}")
+        try:
+            with open(temporary, "xb") as out:  # mode 0666 less the umask, as Storage.save creates
+                for chunk in file.chunks():
+                    out.write(chunk)
+            if storage.file_permissions_mode is not None:
+                os.chmod(temporary, storage.file_permissions_mode)
+            try:
+                os.link(temporary, path)
+                return True
+            except FileExistsError:
+                return False
+            except OSError as exc:
+                if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EXDEV, errno.EMLINK):
+                    raise
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temporary)
+        file.seek(0)
+        file = File(file)  # no temporary_file_path(): streamed with O_EXCL, not renamed over another POST's
+    saved = storage.save(key, file)
+    if saved != key:
+        storage.delete(saved)
+    return saved == key
+
+
 def already_received() -> PolicyError:
     """The answer to a POST for an upload whose object was already received: the first one is kept."""
     return PolicyError("AccessDenied", "This upload has already been received; the first file sent is kept. "
@@ -184,13 +226,9 @@ class LocalBackend(StorageBackend):
 
         The first object of an upload wins: a later POST of the same form
         (a double submit, or ten at once) is AccessDenied (403) and changes
-        nothing. The exclusive create is the storage's: Django's
-        ``Storage.save`` never overwrites, it stores under another name when
-        the key is taken (``FileSystemStorage`` creates with ``O_EXCL``; the
-        upload is streamed, never moved into place by ``rename()``, which
-        overwrites), so of concurrent POSTs exactly one lands at the key and
-        the others' copies are deleted. Before this, a second POST replaced the object while it
-        was being processed, and the upload failed with ``storage_error``.
+        nothing (:func:`_create_exclusive`). Before this, a second POST
+        replaced the object while it was being processed, and the upload
+        failed with ``storage_error``.
         """
         from ..models import Status, Upload
 
@@ -198,14 +236,10 @@ class LocalBackend(StorageBackend):
                 self.storage.exists(policy.key):
             raise already_received()
         try:
-            # Wrapped, so it has no temporary_file_path(): FileSystemStorage would move such a file into
-            # place with file_move_safe, whose exists-check then rename() overwrites a file another POST
-            # renamed there in between (two 204s for one key, seen on CI). Streamed, it uses O_EXCL.
-            saved = self.storage.save(policy.key, File(file, name=getattr(file, "name", None)))
+            stored = _create_exclusive(self.storage, policy.key, file)
         except OSError as exc:
             raise PolicyError("InternalError", "The object could not be stored.", 500) from exc
-        if saved != policy.key:  # another POST of this upload created the key first: it wins
-            self.storage.delete(saved)
+        if not stored:  # another POST of this upload created the key first: it wins
             raise already_received()
         # Declined when the queue is full or shutdown has begun: the object is stored and the
         # upload pending, so the sweep (here or in the next process) dispatches it later.

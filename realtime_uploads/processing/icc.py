@@ -54,6 +54,8 @@ def profile_for_nclx(nclx: Mapping | None) -> bytes | None:
     if not isinstance(nclx, Mapping):
         return None
     primaries, transfer = nclx.get("color_primaries"), nclx.get("transfer_characteristics")
+    if type(primaries) is not int or type(transfer) is not int:  # noqa: E721 - not bool, float, list...
+        return None
     if primaries == UNSPECIFIED_PRIMARIES:
         primaries = 1
     if primaries not in PRIMARIES or transfer not in TRANSFERS:
