@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8000
 
-.PHONY: demo stack test bench clean build-ProcessorFunction
+.PHONY: demo stack test bench docs clean build-ProcessorFunction
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,7 +47,7 @@ AXE := $(VENV)/npm/node_modules/axe-core/axe.min.js
 $(AXE): | $(BIN)/python
 	npm install --silent --no-audit --no-fund --prefix $(VENV)/npm axe-core@4
 
-# thumbhash (npm registry): Evan Wallace's reference ThumbHash, that tests/test_placeholder.py checks ours against.
+# thumbhash (npm registry): Evan Wallace's reference ThumbHash, that tests/unit/processing/image/test_placeholder.py checks ours against.
 THUMBHASH := $(VENV)/npm/node_modules/thumbhash/thumbhash.js
 $(THUMBHASH): | $(BIN)/python
 	npm install --silent --no-audit --no-fund --prefix $(VENV)/npm thumbhash@0.1.1
@@ -56,22 +56,26 @@ test: $(VENV)/.installed-test $(AXE) $(THUMBHASH)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Every benchmark runs its baseline in the same invocation and ends with one JSON line. They need
-# PostgreSQL and Redis on loopback (as make test's real-service tests do); see README "Performance".
+# PostgreSQL and Redis on loopback (as make test's real-service tests do); see docs/performance.md.
 BENCHES := callbacks push_latency burst connections presign end_to_end processing
 bench: $(VENV)/.installed-bench
 	@set -e; for b in $(BENCHES); do $(BIN)/python -m bench.$$b $(BENCH_ARGS); done
+
+# docs/settings.md is written from the settings table (realtime_uploads/core/settings_schema.py); a test fails when it is stale.
+docs: $(VENV)/.installed-demo
+	$(BIN)/python -m realtime_uploads.core.settings_reference > docs/settings.md
 
 clean:
 	rm -rf $(VENV) .state staticfiles
 
 # `sam build` (template.yaml, BuildMethod: makefile) calls this with ARTIFACTS_DIR:
-# the Lambda package holds only the Django-free processor, Pillow and pi-heif (boto3 is
+# the Lambda package holds only the Django-free core and processor, Pillow and pi-heif (boto3 is
 # in the Lambda runtime). LAMBDA_PIP_PLATFORM picks wheels for the runtime: python3.12 runs on Amazon Linux 2023
 # (glibc 2.34), which takes manylinux_2_28 wheels; pi-heif >= 1.1 and Pillow 13 publish no manylinux2014 ones.
 LAMBDA_PIP_PLATFORM ?= --platform manylinux_2_28_x86_64 --platform manylinux2014_x86_64 --implementation cp --python-version 3.12 --only-binary=:all:
 build-ProcessorFunction:
 	mkdir -p $(ARTIFACTS_DIR)/realtime_uploads
-	cp realtime_uploads/__init__.py realtime_uploads/signing.py $(ARTIFACTS_DIR)/realtime_uploads/
-	cp -r realtime_uploads/processing $(ARTIFACTS_DIR)/realtime_uploads/
-	rm -rf $(ARTIFACTS_DIR)/realtime_uploads/processing/__pycache__
+	cp realtime_uploads/__init__.py $(ARTIFACTS_DIR)/realtime_uploads/
+	cp -r realtime_uploads/core realtime_uploads/processing $(ARTIFACTS_DIR)/realtime_uploads/
+	find $(ARTIFACTS_DIR)/realtime_uploads -name __pycache__ -prune -exec rm -rf {} +
 	$(PYTHON) -m pip install --quiet --target $(ARTIFACTS_DIR) $(LAMBDA_PIP_PLATFORM) 'Pillow>=11.3' 'pi-heif>=1.1'

@@ -12,7 +12,7 @@ one as usual).
 import gc
 import os
 
-from realtime_uploads.handler import get_asgi_application  # Django's, its per-request threads reused
+from realtime_uploads.runtime.handler import get_asgi_application  # Django's, its per-request threads reused
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 django_asgi_app = get_asgi_application()  # sets Django up before the consumers import models
@@ -20,8 +20,8 @@ django_asgi_app = get_asgi_application()  # sets Django up before the consumers 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
-from realtime_uploads.asgi import push_path  # noqa: E402
-from realtime_uploads.backends import start_backend  # noqa: E402
+from realtime_uploads import local  # noqa: E402
+from realtime_uploads.callback.fast_path import push_path  # noqa: E402
 from realtime_uploads.consumers.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
@@ -32,7 +32,7 @@ application = ProtocolTypeRouter(
 )
 # The local backend's in-process processor and its sweep start with the server, so uploads a
 # previous process left unfinished are processed now (a no-op for the s3 backend).
-start_backend()
+local.start()
 # The garbage collector, tuned for a server that holds thousands of long-lived sockets:
 # - gc.freeze() moves everything loaded at start-up (Django, the URLconf, models...) out of its way: a
 #   full collection walked all of it and paused the event loop for 50-85 ms under load;

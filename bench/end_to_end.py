@@ -39,7 +39,7 @@ def photo() -> bytes:
 def pipeline_alone(data: bytes, count: int = 20) -> list[float]:
     """The baseline: render_variants of the same JPEG with the configured variants, in this process."""
     from realtime_uploads.conf import uploads_settings
-    from realtime_uploads.processing.image import render_variants
+    from realtime_uploads.processing.image.render import render_variants
 
     times = []
     for _ in range(count):

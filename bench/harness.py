@@ -159,7 +159,7 @@ def make_uploads(count: int) -> list[Target]:
     from django.utils import timezone
 
     from realtime_uploads.models import Upload
-    from realtime_uploads.signing import make_subscribe_token
+    from realtime_uploads.state.access import make_subscribe_token
 
     now = timezone.now()
     rows = []
@@ -173,7 +173,7 @@ def make_uploads(count: int) -> list[Target]:
 
 def callback_request(upload_id: str, status: str) -> tuple[bytes, dict[str, str]]:
     """A signed callback body and its headers (``completed`` carries two variants)."""
-    from realtime_uploads.signing import SIGNATURE_HEADER, sign_callback
+    from realtime_uploads.core.signing import SIGNATURE_HEADER, sign_callback
 
     body: dict[str, Any] = {"id": upload_id, "status": status}
     if status == "completed":

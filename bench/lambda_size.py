@@ -31,7 +31,7 @@ LAMBDA_PIP_PLATFORM = ["--platform", "manylinux2014_x86_64", "--implementation",
 LAMBDA_PIP_FALLBACK = ["--platform", "manylinux_2_28_x86_64", "--platform", "manylinux2014_x86_64",
                        "--implementation", "cp", "--python-version", "3.12", "--only-binary=:all:"]
 LAMBDA_REQUIREMENTS = ["Pillow>=11.3", "pi-heif>=1.1"]
-LAMBDA_SOURCES = ["realtime_uploads/__init__.py", "realtime_uploads/signing.py", "realtime_uploads/processing"]
+LAMBDA_SOURCES = ["realtime_uploads/__init__.py", "realtime_uploads/core", "realtime_uploads/processing"]
 #: docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html: 250 MB unzipped (package and layers;
 #: the API's message says 262144000 bytes), 50 MB zipped when uploaded directly rather than from S3.
 LAMBDA_UNZIPPED_LIMIT = 262_144_000

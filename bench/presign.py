@@ -54,8 +54,8 @@ def per_request_clients(count: int) -> float:
     import boto3
     from botocore.config import Config
 
-    from realtime_uploads.backends import get_backend
-    from realtime_uploads.services import upload_create
+    from realtime_uploads.state.services import upload_create
+    from realtime_uploads.storage import get_backend
 
     upload = upload_create(**BODY)
     backend = get_backend()

@@ -1,7 +1,7 @@
 """processing: a 4000×3000 JPEG and a screenshot PNG to the configured variants; baseline: naive Pillow.
 
 What is timed is the whole ``render_variants`` call of the processor
-(``realtime_uploads.processing.image``) on the bytes of each input, to the
+(``realtime_uploads.processing.image.render``) on the bytes of each input, to the
 app's default ``VARIANTS`` (every format of every variant). Baselines in the
 same run: naive Pillow (``Image.open``, ``load()``, then per variant
 ``resize(LANCZOS)`` from the full image and ``save`` of each format with the

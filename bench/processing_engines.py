@@ -52,8 +52,8 @@ class Output:
 
 def load_specs() -> tuple:
     """The app's default VARIANTS as VariantSpecs."""
+    from realtime_uploads.core.settings_schema import DEFAULTS
     from realtime_uploads.processing.config import variant_specs
-    from realtime_uploads.processing.settings_schema import DEFAULTS
 
     return tuple(variant_specs(DEFAULTS["VARIANTS"]))
 
@@ -76,7 +76,7 @@ def fit(size: tuple[int, int], box: tuple[int, int]) -> tuple[int, int]:
 
 def run_pipeline(data: bytes, specs: Sequence) -> list[Output]:
     """The processor: one ``render_variants`` call; every file of every rendered variant."""
-    from realtime_uploads.processing.image import render_variants
+    from realtime_uploads.processing.image.render import render_variants
 
     _, rendered = render_variants(io.BytesIO(data), specs, max_pixels=MAX_PIXELS)
     return [Output(variant.name, str(file.format).upper(), file.data)

@@ -2,7 +2,7 @@
 
 Runs, on loopback: moto's server standing in for S3 and SQS (``MOTO_PORT``,
 default 5000), provisioning (bucket, CORS, queue, S3 → SQS notification:
-``realtime_uploads.provision``), ``manage.py migrate`` and ``collectstatic``,
+``realtime_uploads.processing.provision``), ``manage.py migrate`` and ``collectstatic``,
 then the SQS worker and the web process on the s3 backend (``PORT``, default
 8000), with the commands of :mod:`config.stack`, the ones the end-to-end
 tests and docker-compose run. Redis is the channel layer when ``REDIS_URL``
@@ -31,7 +31,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from realtime_uploads.state_secrets import state_secret
+from realtime_uploads.core.generated_secrets import state_secret
 
 from .stack import WEB_ARGV, WORKER_ARGV, init_argv, stack_env
 

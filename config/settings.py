@@ -1,6 +1,6 @@
 """Settings of the runnable service (``make demo``, docker-compose, a plain host).
 
-Driven by the environment variables listed in the README ("Environment");
+Driven by the environment variables listed in docs/deploying.md ("Environment of the runnable service");
 every default is the embedded demo: SQLite, in-memory channel layer, the
 local backend and the in-process processor. Nothing secret is a constant:
 without ``DJANGO_SECRET_KEY`` / ``REALTIME_UPLOADS_CALLBACK_SECRET`` the
@@ -17,9 +17,9 @@ from pathlib import Path
 import dj_database_url
 
 from config.stack import DEMO_CONTENT_TYPES
-from realtime_uploads.layer_settings import channel_layer_settings, sentinels_from_string
-from realtime_uploads.processing.config import settings_from_env
-from realtime_uploads.state_secrets import state_secret
+from realtime_uploads.core.environment import settings_from_env
+from realtime_uploads.core.generated_secrets import state_secret
+from realtime_uploads.push.layer_settings import channel_layer_settings, sentinels_from_string
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 STATE_DIR = Path(os.environ.get("REALTIME_UPLOADS_STATE_DIR", BASE_DIR / ".state"))
@@ -114,7 +114,7 @@ elif "postgresql" in DATABASES["default"]["ENGINE"] and importlib.util.find_spec
 
 if os.environ.get("REDIS_URL") or os.environ.get("REDIS_SENTINELS"):
     # Pub/Sub by default: one PUBLISH per event, no capacity to overflow, and every socket
-    # re-sent the truth after a Redis reconnect (realtime_uploads.layers / .resync).
+    # re-sent the truth after a Redis reconnect (realtime_uploads.push.layers / .resync).
     CHANNEL_LAYERS = {
         "default": channel_layer_settings(
             os.environ.get("REDIS_URL"),
@@ -168,7 +168,7 @@ if os.environ.get("REDIS_URL"):
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
-# OpenAPI at /api/schema/ (its content settings: realtime_uploads.api.schema), Swagger UI at
+# OpenAPI at /api/schema/ (its content settings: realtime_uploads.schema), Swagger UI at
 # /api/schema/swagger/ with its files served from drf-spectacular-sidecar, not from a CDN.
 SPECTACULAR_SETTINGS = {"SWAGGER_UI_DIST": "SIDECAR", "SWAGGER_UI_FAVICON_HREF": "SIDECAR", "REDOC_DIST": "SIDECAR"}
 

@@ -1,7 +1,7 @@
 """The cloud-path services' commands and environment: one source for the tests, ``make stack`` and compose.
 
-``tests/test_e2e_s3.py`` runs these commands, ``config.devstack`` (``make
-stack``) runs them on loopback, and ``tests/test_deploy_files.py`` checks
+``tests/scenarios/test_e2e_s3.py`` runs these commands, ``config.devstack`` (``make
+stack``) runs them on loopback, and ``tests/unit/test_deploy_files.py`` checks
 that each docker-compose service's command and environment variable names
 are the ones below, so none of them can drift from what the end-to-end
 tests prove works.
@@ -18,11 +18,12 @@ DEMO_CONTENT_TYPES = "image/jpeg,image/png,image/webp,image/gif,image/avif,image
 
 def init_argv(origin: str) -> list[str]:
     """The one-shot that creates bucket, CORS, queue and the S3 → SQS notification."""
-    return ["python", "-m", "realtime_uploads.provision", "--bucket", BUCKET, "--queue", QUEUE, "--origin", origin]
+    return ["python", "-m", "realtime_uploads.processing.provision", "--bucket", BUCKET, "--queue", QUEUE,
+            "--origin", origin]
 
 
 # daphne's command line refusing request bodies over MAX_BODY_SIZE with 413 before buffering them
-# (realtime_uploads.server), a listen backlog of 2048 (Twisted's default is 50: a reconnect storm
+# (realtime_uploads.runtime.server), a listen backlog of 2048 (Twisted's default is 50: a reconnect storm
 # after a restart overflowed it and clients were reset), and the heartbeat: an idle socket is
 # pinged every 20 s and closed if no pong comes within 30 s.
 WEB_ARGV = ["realtime-uploads-daphne", "-e", "tcp:port={port}:interface={host}:backlog=2048", "--ping-interval", "20",

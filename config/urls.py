@@ -8,7 +8,7 @@ from .views import demo
 urlpatterns = [
     path("", demo, name="demo"),
     path("admin/", admin.site.urls),
-    path("api/", include("realtime_uploads.api.urls")),
+    path("api/", include("realtime_uploads.urls")),
 ]
 
 if settings.REALTIME_UPLOADS.get("BACKEND", "local") == "local":

@@ -1,6 +1,6 @@
 """Coverage-guided fuzzing of the image pipeline with atheris (libFuzzer), for long runs.
 
-The suite runs the same property briefly with hypothesis (tests/test_image_fuzz.py);
+The suite runs the same property briefly with hypothesis (tests/unit/processing/image/test_render_fuzz.py);
 this explores for as long as you let it::
 
     pip install -e '.[fuzz]'
@@ -27,10 +27,11 @@ import atheris
 with atheris.instrument_imports():
     from PIL import Image
 
-    from realtime_uploads.processing.errors import ERROR_CODES, ProcessingError
-    from realtime_uploads.processing.formats import enable_decoders
-    from realtime_uploads.processing.image import VariantSpec, render_variants
-    from realtime_uploads.processing.limits import ImageLimits
+    from realtime_uploads.core.errors import ERROR_CODES, ProcessingError
+    from realtime_uploads.core.variants import VariantSpec
+    from realtime_uploads.processing.image.codecs import enable_decoders
+    from realtime_uploads.processing.image.limits import ImageLimits
+    from realtime_uploads.processing.image.render import render_variants
 
     ALLOWED = ("JPEG", "PNG", "GIF", "WEBP", "AVIF", "HEIF")
     Image.init()  # the format plugins load lazily: import (and instrument) them here

@@ -11,7 +11,7 @@ import re
 from django.contrib import admin
 from django.utils.html import format_html, format_html_join
 
-from .models import Upload, Variant
+from realtime_uploads.models import Upload, Variant
 
 _COLOR = re.compile(r"#[0-9A-Fa-f]{6}")
 _SWATCH = ("display:inline-block;width:1.5em;height:1.5em;margin-right:.5em;vertical-align:middle;"

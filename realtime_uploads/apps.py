@@ -7,4 +7,4 @@ class RealtimeUploadsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import checks  # noqa: F401 - registers the system checks
+        from realtime_uploads import checks  # noqa: F401 - registers the system checks

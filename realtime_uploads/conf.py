@@ -1,16 +1,18 @@
 """The app's settings: one ``REALTIME_UPLOADS`` dict, read through ``uploads_settings``.
 
 Every key, its default, range and meaning is in one Django-free table,
-:data:`realtime_uploads.processing.settings_schema.SETTINGS`, which the
+:data:`realtime_uploads.core.settings_schema.SETTINGS`, which the
 processor (Lambda, the SQS worker) validates with too; a project overrides
 only what it needs::
 
     REALTIME_UPLOADS = {
         "BACKEND": "s3",
-        "CALLBACK_SECRETS": [env("CALLBACK_SECRET")],
+        "BUCKET": "my-uploads",
+        "CALLBACK_SECRETS": [os.environ["REALTIME_UPLOADS_CALLBACK_SECRET"]],
         "VARIANTS": {"thumb": {"width": 320, "height": 320, "format": "WEBP"}},
     }
 
+(``docs/settings.md`` lists every key.)
 Unknown keys and bad values raise ``ImproperlyConfigured`` naming the key, the
 first time any setting is read. The validated values are cached and the cache
 is cleared on Django's ``setting_changed`` signal (``override_settings``).
@@ -23,8 +25,9 @@ from typing import Any
 from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 
-from .processing import settings_schema
-from .processing.settings_schema import SETTINGS, SettingError
+from realtime_uploads.core import settings_schema
+from realtime_uploads.core.errors import SettingError
+from realtime_uploads.core.settings_schema import SETTINGS
 
 #: Every key's default, from settings_schema.SETTINGS (the processor's are
 #: realtime_uploads.processing.config.PROCESSOR_DEFAULTS).
@@ -56,7 +59,7 @@ class UploadsSettings:
     """Attribute access to the validated ``REALTIME_UPLOADS`` settings.
 
     ``uploads_settings.MAX_SIZE`` gives the project's value or the default.
-    ``VARIANTS`` is a tuple of :class:`~realtime_uploads.processing.image.VariantSpec`;
+    ``VARIANTS`` is a tuple of :class:`~realtime_uploads.core.variants.VariantSpec`;
     list settings are tuples.
     """
 

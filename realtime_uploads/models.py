@@ -1,6 +1,6 @@
 """Upload and Variant: the source of truth for every event.
 
-Only :mod:`realtime_uploads.services` writes these rows; the channel layer
+Only :mod:`realtime_uploads.state.services` writes these rows; the channel layer
 merely carries news of them.
 """
 

@@ -9,8 +9,10 @@ Both are sent with ``sender=Upload`` and ``upload=<Upload>``::
     def attach_avatar(sender, upload, **kwargs):
         ...
 
-A receiver that raises does not undo the change (it is already committed)
-but does propagate, as Django's ``Signal.send`` does.
+They are sent with Django's ``Signal.send_robust``: a receiver that raises
+cannot undo the change (it is already committed) nor turn it into an error
+answer; its exception is logged (logger ``django.dispatch``) and the other
+receivers still run.
 """
 
 from django.dispatch import Signal

@@ -20,7 +20,7 @@ import aiohttp
 import pytest
 from websockets.asyncio.client import connect
 
-from realtime_uploads.signing import SIGNATURE_HEADER, sign_callback
+from realtime_uploads.core.signing import SIGNATURE_HEADER, sign_callback
 
 from . import servers
 from .servers import CALLBACK_SECRET

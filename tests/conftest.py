@@ -11,9 +11,9 @@ import pytest
 from hypothesis import HealthCheck, settings
 from PIL import Image
 
-from realtime_uploads import services
 from realtime_uploads.conf import uploads_settings
-from realtime_uploads.signing import SIGNATURE_HEADER, sign_callback
+from realtime_uploads.core.signing import SIGNATURE_HEADER, sign_callback
+from realtime_uploads.state import services
 
 # Property-based fuzzing: brief in `make test`; HYPOTHESIS_PROFILE=long runs 20x the examples.
 settings.register_profile("default", max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -42,7 +42,7 @@ def _close_asgiref_thread_connections(django_db_setup):
 def _release_worker_connections():
     """The database executor's workers keep their connections between calls; no test leaves them open."""
     yield
-    from realtime_uploads.database import release_connections
+    from realtime_uploads.runtime.executor import release_connections
 
     release_connections()
 
@@ -113,8 +113,8 @@ def aws(moto_endpoint, monkeypatch):
     """
     import urllib.request
 
-    from realtime_uploads.processing.s3 import reset_clients
-    from realtime_uploads.provision import provision
+    from realtime_uploads.core.s3_client import reset_clients
+    from realtime_uploads.processing.provision import provision
 
     from .servers import aws_env
 
@@ -163,7 +163,7 @@ def post_to_s3(upload, data: bytes) -> None:
     """The browser's step: POST the presigned fields and the file to the S3 server."""
     import httpx
 
-    from realtime_uploads.backends import get_backend
+    from realtime_uploads.storage import get_backend
 
     post = get_backend().presign(upload, request=None)
     answer = httpx.post(post["url"], data=post["fields"], files={"file": ("f", data, upload.content_type)})

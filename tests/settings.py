@@ -31,7 +31,7 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"
 REALTIME_UPLOADS = {
     # asgi.py starts the backend when imported; the sweep is tested in its own processes and directly.
     "LOCAL_SWEEP": False,
-    # Presign limits are off except in the tests of them (tests/test_presign_throttling.py).
+    # Presign limits are off except in the tests of them (tests/unit/presign/test_throttling.py).
     "PRESIGN_RATE": None,
     "PRESIGN_USER_RATE": None,
     "MAX_PENDING_PER_CLIENT": None,
@@ -40,5 +40,5 @@ REALTIME_UPLOADS = {
     "CALLBACK_BACKOFF": 0.05,
     "CALLBACK_TIMEOUT": 5.0,
 }
-# A model with upload reference fields (tests/test_model_field.py).
+# A model with upload reference fields (tests/unit/forms/test_model_fields.py).
 INSTALLED_APPS = [*INSTALLED_APPS, "tests.formsapp"]  # noqa: F405

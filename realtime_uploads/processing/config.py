@@ -1,15 +1,12 @@
-"""The processor's settings: shared defaults, and the environment of Lambda, workers and compose.
+"""The processor's configuration: from Django's settings (the local backend) or from the environment.
 
-The names are those of ``REALTIME_UPLOADS`` with a ``REALTIME_UPLOADS_``
-prefix (``REALTIME_UPLOADS_MAX_SIZE``); the exception is the secret list,
-``REALTIME_UPLOADS_CALLBACK_SECRET`` (comma-separated, first signs).
-``REALTIME_UPLOADS_VARIANTS`` is JSON. Instead of the plain secret, a deploy may name where it is kept:
-``REALTIME_UPLOADS_CALLBACK_SECRET_ARN`` (AWS Secrets Manager) or
-``REALTIME_UPLOADS_CALLBACK_SECRET_PARAMETER`` (SSM Parameter Store,
-SecureString). The Django project reads the same variables
-(``config/settings.py`` calls :func:`settings_from_env`), and both validate
-with the one table of :mod:`.settings_schema`, so the web process and the
-processor cannot drift apart. No Django import.
+Lambda, the SQS worker and compose configure the processor with
+``REALTIME_UPLOADS_<KEY>`` variables (:mod:`realtime_uploads.core.environment`
+parses them against the one settings table, so the web process and the
+processor cannot drift apart). Instead of the plain secret, a deploy may name
+where it is kept: ``REALTIME_UPLOADS_CALLBACK_SECRET_ARN`` (AWS Secrets
+Manager) or ``REALTIME_UPLOADS_CALLBACK_SECRET_PARAMETER`` (SSM Parameter
+Store, SecureString). No Django import.
 """
 
 from __future__ import annotations
@@ -18,68 +15,19 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from .animation import AnimationBudget
-from .callback import CallbackClient
-from .limits import ImageLimits
-from .pipeline import ProcessorConfig
-from .setting_kinds import Invalid, Variants
-from .settings_schema import DEFAULTS as ALL_DEFAULTS
-from .settings_schema import PROCESSOR_KEYS, SETTINGS, SettingError, check_value, validate
-from .variants import VariantSpec
-
-ENV_PREFIX = "REALTIME_UPLOADS_"
+from realtime_uploads.core.environment import ENV_PREFIX, env_error, env_name, settings_from_env
+from realtime_uploads.core.errors import ConfigError, Invalid, SettingError
+from realtime_uploads.core.setting_kinds import Variants, csv
+from realtime_uploads.core.settings_schema import DEFAULTS as ALL_DEFAULTS
+from realtime_uploads.core.settings_schema import PROCESSOR_KEYS, validate
+from realtime_uploads.core.variants import VariantSpec
+from realtime_uploads.processing.callback_client import CallbackClient
+from realtime_uploads.processing.image.animation import AnimationBudget
+from realtime_uploads.processing.image.limits import ImageLimits
+from realtime_uploads.processing.pipeline import ProcessorConfig
 
 #: Defaults shared by the Django settings object and the processor (from settings_schema.SETTINGS).
 PROCESSOR_DEFAULTS: dict[str, Any] = {key: ALL_DEFAULTS[key] for key in PROCESSOR_KEYS}
-
-
-class ConfigError(ValueError):
-    """A processor setting is missing or malformed; the message names the variable and the key."""
-
-
-def _csv(raw: str) -> list[str]:
-    return [item.strip() for item in raw.split(",") if item.strip()]
-
-
-def env_name(key: str) -> str:
-    """The environment variable of a setting: ``MAX_SIZE`` → ``REALTIME_UPLOADS_MAX_SIZE``."""
-    return ENV_PREFIX + ("CALLBACK_SECRET" if key == "CALLBACK_SECRETS" else key)
-
-
-def _env_error(exc: SettingError, environ: Mapping[str, str]) -> ConfigError:
-    """``exc`` naming the variables too: those of its keys that are set (with their values), else its own."""
-    keys = [key for key in (exc.key, *exc.also) if env_name(key) in environ] or [exc.key]
-    named = ", ".join(env_name(key) + ("" if env_name(key) not in environ or SETTINGS[key].secret
-                                       else f"={environ[env_name(key)]!r}") for key in keys)
-    return ConfigError(f"{named}: {exc}")
-
-
-def settings_from_env(environ: Mapping[str, str]) -> dict[str, Any]:
-    """The settings given in ``environ`` (every key, as ``REALTIME_UPLOADS_<KEY>``), parsed; absent ones omitted.
-
-    Values are parsed (ints, floats, comma-separated lists, ``VARIANTS`` as
-    JSON, ``none`` for an optional value) and each is checked on its own
-    (settings_schema.check_value); they are returned as parsed, not
-    normalised, so a project may still edit them. Raises ConfigError naming
-    the variable and the key whose value does not parse or is out of range.
-    """
-    values: dict[str, Any] = {}
-    for key, setting in SETTINGS.items():
-        name = env_name(key)
-        raw = environ.get(name)
-        if raw is None or raw == "":
-            continue
-        try:
-            value = setting.kind.parse(raw)
-        except ValueError as exc:
-            shown = "" if setting.secret else f"={raw!r}"
-            raise ConfigError(f"{name}{shown} (REALTIME_UPLOADS[{key!r}]) does not parse: {exc}") from exc
-        try:
-            check_value(key, value)
-        except SettingError as exc:
-            raise _env_error(exc, environ) from exc
-        values[key] = value
-    return values
 
 
 def variant_specs(variants: Mapping[str, Mapping[str, Any]]) -> tuple[VariantSpec, ...]:
@@ -96,7 +44,7 @@ def load_secrets(environ: Mapping[str, str], session: Any = None) -> list[str]:
     A Secrets Manager or SSM value may itself be comma-separated (rotation).
     Raises ConfigError when none is configured.
     """
-    plain = _csv(environ.get(env_name("CALLBACK_SECRETS"), ""))
+    plain = csv(environ.get(env_name("CALLBACK_SECRETS"), ""))
     if plain:
         return plain
     arn = environ.get(ENV_PREFIX + "CALLBACK_SECRET_ARN")
@@ -113,7 +61,7 @@ def load_secrets(environ: Mapping[str, str], session: Any = None) -> list[str]:
         value = session.client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"]
     else:
         value = session.client("ssm").get_parameter(Name=parameter, WithDecryption=True)["Parameter"]["Value"]
-    secrets = _csv(value)
+    secrets = csv(value)
     if not secrets:
         raise ConfigError(f"The callback secret at {arn or parameter} is empty.")
     return secrets
@@ -125,7 +73,7 @@ def s3_client_from_env(environ: Mapping[str, str] | None = None):
     Region and endpoint are boto3's own variables (``AWS_DEFAULT_REGION``,
     ``AWS_ENDPOINT_URL_S3``).
     """
-    from .s3 import s3_client
+    from realtime_uploads.core.s3_client import s3_client  # boto3 is imported where S3 is used, not before
 
     environ = os.environ if environ is None else environ
     return s3_client(addressing_style=environ.get(env_name("ADDRESSING_STYLE")) or "auto")
@@ -142,7 +90,7 @@ def config_from_env(environ: Mapping[str, str] | None = None) -> ProcessorConfig
     try:
         values = validate(settings_from_env(environ))
     except SettingError as exc:
-        raise _env_error(exc, environ) from exc
+        raise env_error(exc, environ) from exc
     return build_config(values, secret=load_secrets(environ)[0])
 
 

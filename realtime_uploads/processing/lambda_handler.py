@@ -25,10 +25,11 @@ import logging
 from functools import lru_cache
 from typing import Any
 
-from .config import config_from_env, s3_client_from_env
-from .pipeline import ProcessorConfig
-from .s3 import process_s3_event
-from .s3_events import EventError, is_sqs_event, s3_event_from_message
+from realtime_uploads.core.errors import EventError
+from realtime_uploads.processing.config import config_from_env, s3_client_from_env
+from realtime_uploads.processing.pipeline import ProcessorConfig
+from realtime_uploads.processing.s3 import process_s3_event
+from realtime_uploads.processing.s3_events import is_sqs_event, s3_event_from_message
 
 logger = logging.getLogger(__name__)
 

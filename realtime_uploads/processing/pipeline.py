@@ -10,15 +10,25 @@ from __future__ import annotations
 import logging
 from collections.abc import Collection
 from dataclasses import dataclass
-from typing import Any, BinaryIO, Protocol
+from typing import Any, BinaryIO
 
-from .animation import AnimationBudget
-from .callback import CallbackClient, CallbackError, CallbackRejected
-from .errors import INTERNAL_ERROR, STORAGE_ERROR, TOO_LARGE, ProcessingError
-from .formats import formats_for
-from .image import VariantSpec, render_variants
-from .keys import upload_id_from_key, variant_key
-from .limits import ImageLimits
+from realtime_uploads.core.errors import (
+    INTERNAL_ERROR,
+    STORAGE_ERROR,
+    TOO_LARGE,
+    CallbackError,
+    CallbackRejected,
+    ProcessingError,
+    StorageError,
+)
+from realtime_uploads.core.formats import formats_for
+from realtime_uploads.core.keys import upload_id_from_key, variant_key
+from realtime_uploads.core.object_store import ObjectInfo, ObjectStore
+from realtime_uploads.core.variants import VariantSpec
+from realtime_uploads.processing.callback_client import CallbackClient
+from realtime_uploads.processing.image.animation import AnimationBudget
+from realtime_uploads.processing.image.limits import ImageLimits
+from realtime_uploads.processing.image.render import render_variants
 
 logger = logging.getLogger(__name__)
 
@@ -27,53 +37,6 @@ INTERNAL_ERROR_MESSAGE = (
     "Something went wrong on our side while processing this image. Please try again; "
     "if it keeps failing, try saving the image in another format (JPEG or PNG)."
 )
-
-
-class StorageError(Exception):
-    """The object store failed (missing object, permission, outage).
-
-    ``retryable`` is True for failures that may pass (5xx, throttling,
-    network): the pipeline then raises instead of reporting ``failed``, so
-    an at-least-once caller (SQS, Lambda) tries the object again.
-    """
-
-    def __init__(self, message: str, *, retryable: bool = False):
-        super().__init__(message)
-        self.retryable = retryable
-
-
-@dataclass(frozen=True)
-class ObjectInfo:
-    """What a HEAD (or a GET's answer) tells: ``size`` in bytes and an ``etag`` naming this version of the object."""
-
-    size: int
-    etag: str
-
-
-class ObjectStore(Protocol):
-    """Where originals are read and variants written. Raise StorageError on failure.
-
-    A store may also offer ``read(key, *, max_size) -> (ObjectInfo, stream)``:
-    one request that returns the object with the version of exactly the bytes
-    returned (S3Store has it; see :func:`read_object`). Without it the pipeline
-    uses :meth:`head`, then :meth:`open` with that ETag.
-    """
-
-    def head(self, key: str) -> ObjectInfo:
-        """The object's size and ETag, without reading it."""
-
-    def open(self, key: str, *, etag: str | None = None) -> BinaryIO:
-        """A readable, seekable binary stream of the object; the caller closes it.
-
-        With ``etag``, refuse (a permanent StorageError) if the object is no
-        longer that version (S3: ``If-Match``).
-        """
-
-    def put(self, key: str, data: bytes, *, content_type: str, cache_control: str) -> None:
-        """Store ``data`` under ``key``, replacing any object there."""
-
-    def mark_completed(self, key: str) -> None:
-        """Record on the original that it was processed (S3: its lifecycle tag); may do nothing."""
 
 
 @dataclass(frozen=True)
@@ -230,7 +193,8 @@ def _render(source: BinaryIO, config: ProcessorConfig):
     options = {"max_pixels": config.max_pixels, "allowed_formats": config.allowed_formats, "limits": config.limits,
                "animation": config.animation}
     if config.isolate:
-        from .sandbox import render_isolated
+        # Loaded where rendering is isolated only: Lambda renders in-process and never needs the forkserver.
+        from realtime_uploads.processing.sandbox import render_isolated
 
         return render_isolated(source.read(), config.variants, **options)
     return render_variants(source, config.variants, **options)

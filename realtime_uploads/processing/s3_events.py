@@ -15,9 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote_plus
 
-
-class EventError(ValueError):
-    """A message that is not an S3 event notification (permanent: retrying will not help)."""
+from realtime_uploads.core.errors import EventError
 
 
 @dataclass(frozen=True)

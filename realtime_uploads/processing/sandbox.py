@@ -37,10 +37,13 @@ import traceback
 from collections.abc import Collection, Sequence
 from multiprocessing import forkserver, popen_forkserver, reduction, spawn, util
 
-from .animation import AnimationBudget
-from .errors import TIME_LIMIT, TOO_LARGE_TO_DECODE, ProcessingError
-from .image import DEFAULT_ALLOWED_FORMATS, OriginalInfo, RenderedVariant, VariantSpec, render_variants
-from .limits import MIB, ImageLimits
+from realtime_uploads.core.errors import TIME_LIMIT, TOO_LARGE_TO_DECODE, ProcessingError, RendererCrashed
+from realtime_uploads.core.formats import DEFAULT_ALLOWED_FORMATS
+from realtime_uploads.core.variants import VariantSpec
+from realtime_uploads.processing.image.animation import AnimationBudget
+from realtime_uploads.processing.image.limits import MIB, ImageLimits
+from realtime_uploads.processing.image.render import OriginalInfo, render_variants
+from realtime_uploads.processing.image.rendered import RenderedVariant
 
 _HEADROOM = 64 * MIB  # the encoders' buffers, the variants, the pickled result
 _context_lock = threading.Lock()
@@ -159,11 +162,6 @@ def render_isolated(
     if kind == "error":
         raise ProcessingError(*payload)
     raise RendererCrashed(f"The image renderer raised an unexpected error:\n{payload}")
-
-
-class RendererCrashed(Exception):
-    """The child died of something other than its limits (a decoder crash), or raised an exception the
-    pipeline does not know; the message holds its exit code or traceback, for the log only."""
 
 
 def _child_main(conn) -> None:

@@ -35,11 +35,12 @@ from typing import Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from .config import config_from_env, s3_client_from_env
-from .pipeline import ProcessorConfig
-from .s3 import process_s3_event
-from .s3_events import EventError, s3_event_from_message
-from .sandbox import isolation_available, start_forkserver
+from realtime_uploads.core.errors import EventError
+from realtime_uploads.processing.config import config_from_env, s3_client_from_env
+from realtime_uploads.processing.pipeline import ProcessorConfig
+from realtime_uploads.processing.s3 import process_s3_event
+from realtime_uploads.processing.s3_events import s3_event_from_message
+from realtime_uploads.processing.sandbox import isolation_available, start_forkserver
 
 logger = logging.getLogger(__name__)
 

@@ -2,21 +2,21 @@
 
 ``{{ profile.photo|variant_url:"thumb" }}`` gives one URL ("" when there is no
 such variant); ``{% with urls=profile.photo|variant_urls %}`` gives them all
-as ``{name: URL}``. See :mod:`realtime_uploads.fields`.
+as ``{name: URL}``. See :mod:`realtime_uploads.forms.model_fields`.
 
 ``{% upload_picture profile.photo sizes="(max-width: 40rem) 100vw, 40rem" alt="Beach" variants="thumb,large"
 class="photo" %}`` gives the whole ``<picture>``: a ``<source>`` per modern format (AVIF, WebP) and an
 ``<img>`` with the fallback files, the same markup as the browser client's ``pictureHTML`` (see
-:mod:`realtime_uploads.picture`); "" for None or an upload without usable variants. Every option is
+:mod:`realtime_uploads.forms.picture`); "" for None or an upload without usable variants. Every option is
 optional; ``variants`` (comma-separated names) defaults to all of the upload's.
 """
 
 from django import template
 from django.utils.safestring import mark_safe
 
-from .. import fields
-from ..events import upload_event
-from ..picture import picture_html
+from realtime_uploads.forms import model_fields as fields
+from realtime_uploads.forms.picture import picture_html
+from realtime_uploads.state.events import upload_event
 
 register = template.Library()
 

@@ -1,8 +1,8 @@
-"""A model that keeps uploads by reference, for tests/test_model_field.py."""
+"""A model that keeps uploads by reference, for tests/unit/forms/test_model_fields.py."""
 
 from django.db import models
 
-from realtime_uploads.fields import UploadReferenceField, UploadReferencesField
+from realtime_uploads.forms.model_fields import UploadReferenceField, UploadReferencesField
 
 
 class Profile(models.Model):

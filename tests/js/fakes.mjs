@@ -1,7 +1,7 @@
 // Fakes of the three things the client talks to: the application (fetch:
 // presign, batch presign, status long-poll), the multiplexed WebSocket route
 // and storage (XMLHttpRequest). One FakeServer keeps the uploads' state and
-// speaks the protocol of README "API"; tests steer it with a few switches.
+// speaks the protocol of docs/contract.md; tests steer it with a few switches.
 
 export const BASE = "http://app.test";
 export const SOCKET_URL = "ws://app.test/ws/uploads/";

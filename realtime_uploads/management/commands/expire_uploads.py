@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from ...services import uploads_expire
+from realtime_uploads.state.expiry import uploads_expire
 
 
 class Command(BaseCommand):

@@ -1,5 +1,5 @@
 // realtime-uploads browser client: ES modules, no dependencies, no build step.
-// Types: index.d.ts. Protocol: the README's "API".
+// Types: index.d.ts. Protocol: docs/contract.md.
 
 export { defaults, backoff } from "./config.js";
 export { UploadError } from "./errors.js";

@@ -1,7 +1,7 @@
 // The placeholder of a completed upload: `event.placeholder` (a base64
 // ThumbHash of a few dozen bytes) as a tiny PNG data URL to show at once, and
 // `event.color` (the dominant colour, "#rrggbb") to paint the space with,
-// while the real variant image loads. Both are contract 0.2 (README "API").
+// while the real variant image loads. Both are contract 0.2 (docs/contract.md).
 
 import { thumbHashToRGBA, rgbaToDataURL } from "./thumbhash.js";
 

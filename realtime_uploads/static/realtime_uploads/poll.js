@@ -1,7 +1,7 @@
 // Long-poll for one subscription, when WebSockets do not work here:
 // GET status_url?token=<token>&since=<seq>&wait=<seconds>, answered as soon as
 // the upload's seq exceeds `since` (or after `wait` with the current snapshot).
-// Source: README "API", "Status and long-poll".
+// Source: docs/contract.md, "REST" (status and long-poll).
 
 import { absolute, backoff, sleep } from "./config.js";
 

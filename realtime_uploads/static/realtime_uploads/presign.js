@@ -1,6 +1,6 @@
 // Asking the application for presigned POSTs: one file (POST presignUrl) or
 // many in one request (POST batchUrl), and the client-side check of the
-// server's limits that refuses a file before any request. Protocol: README "API".
+// server's limits that refuses a file before any request. Protocol: docs/contract.md.
 
 import { uploadError } from "./errors.js";
 

@@ -15,7 +15,7 @@ export const GENERIC_TYPES = new Set(["", "application/octet-stream", "binary/oc
 
 /**
  * File name extension (lower case, no dot) -> MIME type: the last resort after the bytes and the browser.
- * The server maps the same table for a generic type (realtime_uploads.processing.formats.EXTENSION_CONTENT_TYPES).
+ * The server maps the same table for a generic type (realtime_uploads.core.formats.EXTENSION_CONTENT_TYPES).
  */
 export const EXTENSION_TYPES = Object.freeze({
   jpg: "image/jpeg",

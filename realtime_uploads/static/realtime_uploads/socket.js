@@ -1,5 +1,5 @@
 // One WebSocket for every upload of an uploader, on the multiplexed route
-// /ws/uploads/ (README "API", WebSocket): the client sends
+// /ws/uploads/ (docs/contract.md, "WebSocket"): the client sends
 // {"type": "subscribe", "id", "token"} and {"type": "unsubscribe", "id"}; the
 // server answers each subscription with its snapshot, then every change as
 // {"type": "upload.status", "id", "status", "seq", ...}, and refusals as

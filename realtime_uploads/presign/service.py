@@ -1,0 +1,51 @@
+"""The presign service: create the uploads, presign their POSTs, make their subscribe tokens: one call.
+
+The single and the batch presign views both call :func:`uploads_presign`;
+they only translate HTTP. The per-client cap on pending uploads is checked
+here, before anything is created, because it is about creating them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+
+from realtime_uploads.models import Upload
+from realtime_uploads.presign.identity import session_hash
+from realtime_uploads.presign.throttling import PendingCap
+from realtime_uploads.state.access import make_subscribe_token
+from realtime_uploads.state.services import uploads_create
+from realtime_uploads.storage import get_backend
+
+
+@dataclass(frozen=True)
+class Presigned:
+    """One presigned upload: the ``pending`` row, the POST (``{"url", "fields"}``) and its subscribe token."""
+
+    upload: Upload
+    post: dict[str, Any]
+    token: str
+
+
+def uploads_presign(*, request: Any, files: Sequence[dict[str, Any]]) -> list[Presigned]:
+    """Presign one upload per ``{filename, content_type, size}`` of ``files`` (validated), in order, all or none.
+
+    The uploads belong to ``request.user`` (signed in) or else to the
+    request's anonymous session (:func:`~.identity.session_hash`, which
+    starts one). Raises :class:`~realtime_uploads.exceptions.TooManyPending`
+    before creating anything when the client would pass
+    ``MAX_PENDING_PER_CLIENT``; a backend that cannot presign (raises) leaves
+    no row behind.
+    """
+    cap = PendingCap(request)
+    cap.check(len(files))
+    backend = get_backend()
+    with transaction.atomic():
+        uploads = uploads_create(files=files, owner=request.user, session_hash=session_hash(request, create=True))
+        posts = [backend.presign(upload, request=request) for upload in uploads]
+    cap.record([upload.id for upload in uploads])
+    return [Presigned(upload, post, make_subscribe_token(upload.id))
+            for upload, post in zip(uploads, posts, strict=True)]

@@ -1,0 +1,278 @@
+"""The contract as OpenAPI 3 (drf-spectacular): ``GET /api/schema/``, Swagger UI at ``/api/schema/swagger/``.
+
+drf-spectacular describes the DRF view (presign) from its serializer. The push
+path (status GET, callback) and the local backend's POST are plain async
+Django views, kept off DRF for speed, so :func:`add_push_path`, a
+drf-spectacular post-processing hook, adds them from the components below:
+one document for the whole contract of ``docs/contract.md``.
+``tests/scenarios/test_schema.py`` runs schemathesis against a live server with it.
+
+A project serving the schema sets ``REST_FRAMEWORK["DEFAULT_SCHEMA_CLASS"] =
+"drf_spectacular.openapi.AutoSchema"`` and :data:`SPECTACULAR_SETTINGS`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.extensions import OpenApiViewExtension
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
+from rest_framework import serializers
+
+from realtime_uploads.presign.serializers import BatchPresignInputSerializer, PresignInputSerializer
+
+CONTRACT_VERSION = "0.2"
+
+#: drf-spectacular's settings for this API's document (``SpectacularAPIView(custom_settings=...)``).
+SPECTACULAR_SETTINGS: dict[str, Any] = {
+    "TITLE": "realtime-uploads",
+    "DESCRIPTION": "Direct-to-S3 image uploads with processing results pushed over WebSockets.\n\n"
+    "WebSocket, one upload: /ws/uploads/{id}/?token=… sends the Event at once and on every change "
+    "(close codes 4400 malformed id, 4403 forbidden, 4404 unknown id, 4429 too many sockets, 4413 message "
+    "too large, 4503 try again later).\n\n"
+    "WebSocket, many uploads: /ws/uploads/ takes JSON text messages "
+    '{"type": "subscribe", "id": "<uuid>", "token": "<subscribe token>"} (token optional for the owner\'s '
+    'session), {"type": "unsubscribe", "id": "<uuid>"} (answered {"type": "unsubscribed", "id"}) and '
+    '{"type": "ping"} (answered {"type": "pong"}). Each subscription gets its Event at once, then every change, '
+    "de-duplicated by seq per upload. A refused subscription is a message naming it, and the socket stays "
+    'open: {"type": "error", "id": "<as sent>", "error": {"code": "malformed_id" | "forbidden" | "not_found" | '
+    '"too_many_subscriptions" | "too_many_subscribers" | "try_again", "message": "…"}}. At most '
+    "MAX_SUBSCRIPTIONS_PER_SOCKET subscriptions per socket.",
+    "VERSION": CONTRACT_VERSION,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "realtime_uploads.schema.add_push_path",
+    ],
+}
+
+_ref = "#/components/schemas/{}".format
+_STATUSES = ["pending", "processing", "completed", "failed", "expired"]
+_FORMAT = {"type": "string", "description": "Pillow's format name read from the bytes, e.g. JPEG, PNG, WEBP."}
+_ERROR = {
+    "type": "object",
+    "required": ["code", "message"],
+    "properties": {
+        "code": {"type": "string", "description": "Stable failure code (docs/contract.md, 'Failure codes')."},
+        "message": {"type": "string"},
+    },
+}
+_ORIGINAL = {
+    "type": "object",
+    "required": ["width", "height", "format"],
+    "properties": {"width": {"type": "integer", "minimum": 1}, "height": {"type": "integer", "minimum": 1},
+                   "format": _FORMAT},
+}
+_DETAIL = {"type": "object", "required": ["detail"], "properties": {"detail": {"type": "string"}},
+           "additionalProperties": True}
+
+COMPONENTS: dict[str, dict] = {
+    "UploadError": _ERROR,
+    "Original": _ORIGINAL,
+    "VariantFile": {
+        "type": "object",
+        "required": ["format", "type", "size", "url"],
+        "description": "One file of a variant (contract 0.2).",
+        "properties": {
+            "format": _FORMAT, "type": {"type": "string", "description": "its Content-Type, for <source type>"},
+            "size": {"type": "integer", "description": "bytes"},
+            "url": {"type": "string", "description": "presigned GET, or PUBLIC_BASE_URL + key"},
+        },
+    },
+    "Variant": {
+        "type": "object",
+        "required": ["name", "width", "height", "format", "size", "url"],
+        "description": "One size of the image; format, size and url are its fallback file's, the last of formats.",
+        "properties": {
+            "name": {"type": "string"}, "width": {"type": "integer"}, "height": {"type": "integer"},
+            "format": _FORMAT, "size": {"type": "integer", "description": "bytes"},
+            "url": {"type": "string", "description": "presigned GET, or PUBLIC_BASE_URL + key"},
+            "animated": {"type": "boolean", "description": "0.2: an animated WebP of an animated original"},
+            "formats": {"type": "array", "items": {"$ref": _ref("VariantFile")}, "minItems": 1,
+                        "description": "0.2: every file of this variant, in order of preference, the fallback last"},
+        },
+    },
+    "Event": {
+        "type": "object",
+        "required": ["type", "id", "status", "seq", "original", "variants", "error", "updated_at"],
+        "properties": {
+            "type": {"type": "string", "enum": ["upload.status"]},
+            "id": {"type": "string", "format": "uuid"},
+            "status": {"type": "string", "enum": _STATUSES},
+            "seq": {"type": "integer", "minimum": 1, "description": "grows by one with every change"},
+            "original": {"oneOf": [{"$ref": _ref("Original")}, {"type": "null"}]},
+            "placeholder": {"oneOf": [{"type": "string", "maxLength": 64}, {"type": "null"}],
+                            "description": "0.2: base64 ThumbHash to show while a variant loads (completed only)"},
+            "color": {"oneOf": [{"type": "string", "pattern": "^#[0-9a-f]{6}$"}, {"type": "null"}],
+                      "description": "0.2: the dominant colour (completed only)"},
+            "variants": {"type": "array", "items": {"$ref": _ref("Variant")}},
+            "error": {"oneOf": [{"$ref": _ref("UploadError")}, {"type": "null"}]},
+            "updated_at": {"type": "string", "format": "date-time"},
+        },
+    },
+    "CallbackBody": {
+        "type": "object",
+        "required": ["id", "status"],
+        "properties": {
+            "id": {"type": "string", "format": "uuid", "description": "the URL's upload id"},
+            "status": {"type": "string", "enum": ["processing", "completed", "failed"]},
+            "object": {"type": "object", "properties": {"size": {"type": "integer"}, "etag": {"type": "string"}}},
+            "original": {"$ref": _ref("Original")},
+            "variants": {"type": "array", "maxItems": 64, "items": {"type": "object", "required": [
+                "name", "key", "width", "height", "format", "size"], "properties": {
+                "animated": {"type": "boolean"},
+                "formats": {"type": "array", "minItems": 1, "maxItems": 4, "description": (
+                    "0.2: the variant's files in order of preference; the last must equal the item's own "
+                    "format, key and size"), "items": {"type": "object", "required": ["format", "key", "size"]}},
+            }}},
+            "placeholder": {"type": "string", "maxLength": 64, "pattern": "^[A-Za-z0-9+/]+={0,2}$",
+                            "description": "0.2: base64 ThumbHash"},
+            "color": {"type": "string", "pattern": "^#[0-9a-f]{6}$", "description": "0.2: dominant colour"},
+            "error": {"$ref": _ref("UploadError")},
+        },
+    },
+    "Detail": _DETAIL,
+}
+
+
+def _answer(description: str, schema: str | None = "Detail", headers: dict | None = None) -> dict:
+    answer: dict[str, Any] = {"description": description}
+    if schema:
+        answer["content"] = {"application/json": {"schema": {"$ref": _ref(schema)}}}
+    if headers:
+        answer["headers"] = headers
+    return answer
+
+
+_RETRY = {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds"}}
+_ID = {"name": "upload_id", "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}
+_S3_ERROR = {"description": "S3-style XML error (<Error><Code>…</Code><Message>…</Message></Error>)",
+             "content": {"application/xml": {"schema": {"type": "string"}}}}
+
+PATHS: dict[str, dict] = {
+    "/api/uploads/{upload_id}/": {"get": {
+        "operationId": "upload_status",
+        "summary": "The upload's snapshot; with since + wait, a long-poll.",
+        "parameters": [
+            _ID,
+            {"name": "token", "in": "query", "schema": {"type": "string"}, "description": "subscribe token"},
+            {"name": "since", "in": "query", "schema": {"type": "integer", "minimum": 0}},
+            {"name": "wait", "in": "query", "schema": {"type": "number", "minimum": 0, "maximum": 30},
+             "description": "seconds"},
+        ],
+        "responses": {"200": _answer("the Event", "Event"), "400": _answer("bad query, naming the parameter"),
+                      "403": _answer("neither the owner nor the token's holder"), "404": _answer("unknown id"),
+                      "503": _answer("saturated; retry after Retry-After", headers=_RETRY)},
+    }},
+    "/api/uploads/{upload_id}/callback/": {"post": {
+        "operationId": "upload_callback",
+        "summary": "The processor reports processing, completed or failed.",
+        "parameters": [_ID, {"name": "X-Upload-Signature", "in": "header", "required": True,
+                             "schema": {"type": "string"}, "description": "t=<unix>,v1=<hex HMAC-SHA256>"}],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {
+            "$ref": _ref("CallbackBody")}}}},
+        "responses": {"200": _answer("the snapshot after the report", "Event"),
+                      "400": _answer("bad body, naming the field"), "401": _answer("bad or stale signature"),
+                      "404": _answer("unknown id"), "409": _answer("illegal transition or another object version"),
+                      "413": _answer("body too large"), "503": _answer("saturated", headers=_RETRY)},
+    }},
+    "/api/uploads/local/": {"post": {
+        "operationId": "local_upload",
+        "summary": "The local backend's emulation of S3's POST Object (fields first, file last).",
+        "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+            "type": "object", "required": ["key", "policy", "file"],
+            "properties": {"key": {"type": "string"}, "policy": {"type": "string"},
+                           "x-amz-signature": {"type": "string"}, "Content-Type": {"type": "string"},
+                           "file": {"type": "string", "format": "binary"}}}}}},
+        "responses": {"204": {"description": "stored"}, "400": _S3_ERROR, "403": _S3_ERROR, "404": _S3_ERROR,
+                      "409": _S3_ERROR, "413": _answer("body over MAX_BODY_SIZE")},
+    }},
+}
+
+
+def add_push_path(result: dict, generator, request, public) -> dict:
+    """drf-spectacular post-processing hook: add the push path's operations and the contract's components."""
+    result.setdefault("components", {}).setdefault("schemas", {}).update(COMPONENTS)
+    paths = result.setdefault("paths", {})
+    for path, operations in PATHS.items():
+        for method, operation in operations.items():
+            paths.setdefault(path, {})[method] = {"tags": ["uploads"], **operation}
+    return result
+
+
+_PRESIGNED = inline_serializer("Presigned", {
+    "id": serializers.UUIDField(),
+    "status": serializers.ChoiceField(choices=["pending"]),
+    "upload": inline_serializer("PresignedPost", {
+        "url": serializers.CharField(), "fields": serializers.DictField(child=serializers.CharField())}),
+    "subscribe": inline_serializer("Subscribe", {"url": serializers.CharField(), "token": serializers.CharField()}),
+    "status_url": serializers.CharField(),
+    "expires_at": serializers.DateTimeField(),
+})
+
+
+_HISTORY_ITEM = {"allOf": [{"$ref": _ref("Event")}, {
+    "type": "object", "required": ["filename", "created_at", "token"],
+    "properties": {"filename": {"type": "string"}, "created_at": {"type": "string", "format": "date-time"},
+                   "token": {"type": "string", "description": "a fresh subscribe token for this upload"}}}]}
+COMPONENTS["HistoryItem"] = _HISTORY_ITEM
+COMPONENTS["HistoryPage"] = {
+    "type": "object", "required": ["next", "previous", "results"],
+    "properties": {"next": {"type": ["string", "null"], "description": "URL of the next (older) page"},
+                   "previous": {"type": ["string", "null"]},
+                   "results": {"type": "array", "items": {"$ref": _ref("HistoryItem")}}},
+}
+_THROTTLED = OpenApiResponse(description="throttled, or too many uploads pending: {detail, code, limit} and "
+                                         "Retry-After")
+
+
+class PresignSchema(OpenApiViewExtension):
+    """Describes ``UploadCreateApi`` without touching the view's module."""
+
+    target_class = "realtime_uploads.presign.views.UploadCreateApi"
+
+    def view_replacement(self):
+        class Fixed(self.target_class):
+            schema = AutoSchema()  # whatever the project's DEFAULT_SCHEMA_CLASS, this view is described
+
+        return extend_schema_view(post=extend_schema(
+            operation_id="upload_create", tags=["uploads"], request=PresignInputSerializer,
+            responses={201: _PRESIGNED, 400: OpenApiResponse(description="invalid input: {field: [message]}"),
+                       429: _THROTTLED},
+            summary="Create an upload and presign its POST.",
+        ), get=extend_schema(
+            operation_id="upload_history", tags=["uploads"], request=None,
+            parameters=[OpenApiParameter("cursor", str, description="from next/previous"),
+                        OpenApiParameter("limit", int, description="page size, at most HISTORY_PAGE_SIZE")],
+            responses={200: OpenApiResponse(response={"$ref": _ref("HistoryPage")},
+                                            description="the requester's uploads, newest first"),
+                       404: OpenApiResponse(description="invalid cursor: {detail}")},
+            summary="The requester's uploads (signed-in owner, or this anonymous session), newest first.",
+        ))(Fixed)
+
+
+class BatchPresignSchema(OpenApiViewExtension):
+    """Describes ``UploadBatchCreateApi``."""
+
+    target_class = "realtime_uploads.presign.views.UploadBatchCreateApi"
+
+    def view_replacement(self):
+        class Fixed(self.target_class):
+            schema = AutoSchema()
+
+        return extend_schema_view(post=extend_schema(
+            operation_id="upload_batch_create", tags=["uploads"], request=BatchPresignInputSerializer,
+            responses={201: inline_serializer("PresignedBatch", {"uploads": _PRESIGNED.__class__(many=True)}),
+                       400: OpenApiResponse(description="invalid input, nothing created: {\"files\": [{}, "
+                                                        "{field: [message]}, …]} per item in order, or "
+                                                        "{\"files\": [message]}"),
+                       429: _THROTTLED},
+            summary="Presign up to MAX_BATCH_FILES uploads in one request, all or nothing.",
+        ))(Fixed)

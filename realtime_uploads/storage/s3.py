@@ -1,0 +1,87 @@
+"""The ``s3`` backend: presigned POSTs straight into a bucket (AWS S3 or any S3-compatible store).
+
+The policy is :class:`~.policy.PostPolicy`, the same document the local
+backend enforces; boto3's ``generate_presigned_post`` adds the bucket and key
+conditions and signs it with SigV4 ("Browser-based uploads using POST",
+docs.aws.amazon.com/AmazonS3/latest/API/sigv4-UsingHTTPPOST.html). Objects
+stay private: variant URLs are presigned GETs, or ``PUBLIC_BASE_URL + key``
+when a CDN or public prefix is configured.
+
+The policy pins the exact key, ``Content-Type``, ``tagging`` and a
+``content-length-range`` of exactly the declared size. It cannot stop the
+browser POSTing the same form twice while it is valid: S3 then stores the
+second object over the first and sends a second ObjectCreated event. The
+processing side copes: an event whose object is the version already pinned
+by the first ``processing`` report is an idempotent repeat (Django answers
+200 / no-op, or 409 once the upload is finished, and the processor skips);
+a report about the other version is 409 and skipped, and every read is
+``If-Match`` the pinned ETag, so variants never mix two objects. One window
+remains: if the second POST lands between the first event's HEAD and its
+GET, the GET answers 412 and the upload ends ``failed`` / ``storage_error``
+although a valid object is stored (the local backend refuses the second
+POST instead: the first object wins).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
+from botocore.exceptions import BotoCoreError, ClientError
+from django.utils import timezone
+
+from realtime_uploads.conf import uploads_settings
+from realtime_uploads.core.s3_client import error_status, s3_client, tagging_xml
+from realtime_uploads.storage.base import StorageBackend
+
+
+class S3Backend(StorageBackend):
+    """Presigned POST to ``REALTIME_UPLOADS["BUCKET"]``; the processor runs elsewhere."""
+
+    name = "s3"
+
+    def __init__(self) -> None:
+        s = uploads_settings
+        self.bucket = s.BUCKET
+        self.region = s.REGION
+        self.endpoint_url = s.ENDPOINT_URL
+        self.addressing_style = s.ADDRESSING_STYLE
+        self.public_base_url = s.PUBLIC_BASE_URL
+        self.variant_url_expires = s.VARIANT_URL_EXPIRES
+
+    @property
+    def client(self):
+        """The process's boto3 S3 client (created once, shared by all threads)."""
+        return s3_client(region=self.region, endpoint_url=self.endpoint_url, addressing_style=self.addressing_style)
+
+    def object_exists(self, key: str) -> bool | None:
+        """HEAD the object (needs ``s3:GetObject`` on originals): True / False on 404, None if S3 will not say."""
+        try:
+            self.client.head_object(Bucket=self.bucket, Key=key)
+        except ClientError as exc:
+            return False if error_status(exc) == 404 else None
+        except BotoCoreError:
+            return None
+        return True
+
+    def presign(self, upload: Any, *, request: Any = None, now: datetime | None = None) -> dict[str, Any]:
+        policy = self.policy_for(upload, tagging=tagging_xml("pending"))
+        expires_in = int((upload.expires_at - (now or timezone.now())).total_seconds())
+        # boto3 adds {"bucket": …} and {"key": …} itself; pass the rest.
+        conditions = [c for c in policy.conditions() if not (isinstance(c, dict) and "key" in c)]
+        post = self.client.generate_presigned_post(
+            Bucket=self.bucket,
+            Key=upload.key,
+            Fields={k: v for k, v in policy.fields().items() if k != "key"},
+            Conditions=conditions,
+            ExpiresIn=max(1, expires_in),
+        )
+        return {"url": post["url"], "fields": post["fields"]}
+
+    def variant_url(self, key: str) -> str:
+        if self.public_base_url:
+            return f"{self.public_base_url.rstrip('/')}/{quote(key)}"
+        return self.client.generate_presigned_url(
+            "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=self.variant_url_expires
+        )
