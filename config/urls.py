@@ -3,6 +3,9 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.static import serve
 
+from realtime_uploads.storage import backend_class
+from realtime_uploads.storage.local import LocalBackend
+
 from .views import demo
 
 urlpatterns = [
@@ -11,7 +14,7 @@ urlpatterns = [
     path("api/", include("realtime_uploads.urls")),
 ]
 
-if settings.REALTIME_UPLOADS.get("BACKEND", "local") == "local":
+if issubclass(backend_class(), LocalBackend):
     # The local backend keeps variants in MEDIA_ROOT; serve only the variants
     # (originals stay private, as in a private bucket). Production uses S3.
     variants = settings.REALTIME_UPLOADS.get("VARIANT_PREFIX", "variants/")

@@ -3,9 +3,10 @@
 Catch the base to catch any of them; catch a subclass to act on one::
 
     from realtime_uploads.exceptions import IllegalTransition, RealtimeUploadsError
+    from realtime_uploads.state import services
 
     try:
-        services.upload_mark_failed(upload_id=upload_id, error_code="virus_found")
+        services.upload_mark_failed(upload_id=upload_id, error_code="not_an_image")
     except IllegalTransition:
         ...  # it finished meanwhile
     except RealtimeUploadsError:
@@ -16,6 +17,11 @@ defined in :mod:`realtime_uploads.core.errors`, so Lambda and the SQS worker
 use them without Django, and are re-exported here: there is one hierarchy,
 not two. None of these is an error of the caller's code: each says what was
 wrong with the input, the state or the load, in words a person can act on.
+
+A project's configuration mistakes found while Django reads its settings are
+Django's own ``ImproperlyConfigured`` (a bad ``REALTIME_UPLOADS`` value carries
+the :class:`SettingError` as its cause), as Django and its other apps raise
+them; the system checks report them by id (``realtime_uploads.E001``…).
 """
 
 from __future__ import annotations

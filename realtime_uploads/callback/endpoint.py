@@ -67,7 +67,7 @@ async def callback(upload_id: str, body: bytes, signature: str | None) -> Answer
     except BodyError as exc:
         return await _bad_body(uid, exc.errors)
     try:
-        event = await outbox.run(apply_callback, uid, data)
+        event = await outbox.run_and_publish(apply_callback, uid, data)
     except Overloaded as exc:
         return busy(exc)
     except UploadNotFound:

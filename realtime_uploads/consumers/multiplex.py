@@ -28,7 +28,7 @@ not understood get an ``error`` without ``id`` as on the per-upload route.
 
 Defences kept from :class:`.uploads.UploadConsumer`: ``MAX_MESSAGE_SIZE``
 (4413), binary frames and non-JSON refused with a message, the per-client
-socket cap (4429, :mod:`.limits`; a multiplexed socket counts once however
+socket cap (4429, :mod:`realtime_uploads.push.socket_caps`; a multiplexed socket counts once however
 many uploads it follows, and each subscription counts against the upload's
 cap). Groups are the per-upload route's, so a resync after a Redis
 reconnect (:mod:`realtime_uploads.push.resync`, which finds subscribers through

@@ -139,8 +139,9 @@ _DOTTED = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+")
 
 class ImportPath(Kind):
     """A class named by its dotted path (``"myproject.storage.MyBackend"``) or by one of ``aliases``
-    (``{short name: dotted path}``); normalised to the dotted path. Importing it is the caller's business
-    (the Django side imports the storage backend), so a path that does not import is not caught here."""
+    (``{short name: dotted path}``), kept as written: :meth:`resolve` gives the dotted path. Importing it is
+    the caller's business (the Django side imports the storage backend), so a path that does not import is
+    not caught here."""
 
     def __init__(self, aliases: Mapping[str, str], what: str):
         self.aliases, self.what = dict(aliases), what
@@ -148,9 +149,13 @@ class ImportPath(Kind):
     def describe(self):
         return " or ".join(f'`"{alias}"`' for alias in self.aliases) + f", or the dotted path of {self.what}"
 
+    def resolve(self, value: str) -> str:
+        """The dotted path of a checked ``value`` (an alias's, or the value itself)."""
+        return self.aliases.get(value, value)
+
     def check(self, value):
         if isinstance(value, str) and value in self.aliases:
-            return self.aliases[value]
+            return value
         if not isinstance(value, str) or not _DOTTED.fullmatch(value):
             names = " or ".join(repr(alias) for alias in self.aliases)
             raise Invalid(f"must be {names}, or the dotted path of {self.what} (\"myproject.storage.MyBackend\")")

@@ -4,7 +4,7 @@
 or choices, environment parser), default and meaning. :func:`validate` checks
 a settings dict against it and raises :class:`SettingError` naming the key;
 the Django side (``realtime_uploads.conf``) turns that into
-``ImproperlyConfigured``, the processor (:mod:`.config`) into ``ConfigError``
+``ImproperlyConfigured``, the processor (:mod:`realtime_uploads.core.environment`) into ``ConfigError``
 naming the environment variable too. ``conf.DEFAULTS`` and
 ``config.PROCESSOR_DEFAULTS`` are derived from the table. No Django import:
 this module ships to AWS Lambda with the processor.
@@ -275,7 +275,7 @@ def _check_together(v: Mapping[str, Any]) -> None:
         raise setting_error("SUBSCRIBE_TOKEN_MAX_AGE", f"must be longer than {_key('PRESIGN_EXPIRES')} "
                            f"({v['PRESIGN_EXPIRES']} s), or a browser could lose its subscription before its "
                            "upload is processed", v["SUBSCRIBE_TOKEN_MAX_AGE"], also=("PRESIGN_EXPIRES",))
-    if v["BACKEND"] == BACKENDS["s3"] and not v["BUCKET"]:
+    if SETTINGS["BACKEND"].kind.resolve(v["BACKEND"]) == BACKENDS["s3"] and not v["BUCKET"]:
         raise SettingError("BUCKET", f"is required when {_key('BACKEND')} is 's3'", also=("BACKEND",))
     if v["LOCAL_RETRY_AFTER"] >= v["PROCESSING_TIMEOUT"]:
         raise setting_error("LOCAL_RETRY_AFTER", f"must be shorter than {_key('PROCESSING_TIMEOUT')} "

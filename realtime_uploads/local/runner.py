@@ -19,7 +19,7 @@ import threading
 from django.core.signals import setting_changed
 
 from realtime_uploads.conf import uploads_settings
-from realtime_uploads.core.errors import StorageError
+from realtime_uploads.core.errors import ConfigError
 from realtime_uploads.local.sweep import Sweeper
 from realtime_uploads.processing.config import PROCESSOR_DEFAULTS, build_config
 from realtime_uploads.processing.dispatcher import LocalDispatcher
@@ -30,9 +30,9 @@ from realtime_uploads.storage.local import LocalBackend
 
 
 def processor_config() -> ProcessorConfig:
-    """The processor's configuration, from ``REALTIME_UPLOADS``. Raises StorageError without a callback secret."""
+    """The processor's configuration, from ``REALTIME_UPLOADS``. Raises ConfigError without a callback secret."""
     if not uploads_settings.CALLBACK_SECRETS:
-        raise StorageError("REALTIME_UPLOADS['CALLBACK_SECRETS'] is empty; the processor cannot sign.")
+        raise ConfigError("REALTIME_UPLOADS['CALLBACK_SECRETS'] is empty; the processor cannot sign.")
     values = {key: getattr(uploads_settings, key) for key in PROCESSOR_DEFAULTS}
     # The local processor reads Django's default storage, whatever BUCKET says.
     return build_config({**values, "BUCKET": None}, secret=uploads_settings.CALLBACK_SECRETS[0])
@@ -116,9 +116,12 @@ def get_runner() -> LocalRunner | None:
     if not isinstance(backend, LocalBackend):
         return None
     with _runner_lock:
-        if _runner is None or _runner.backend is not backend:
-            _runner = LocalRunner(backend)
-        return _runner
+        old = runner = _runner
+        if runner is None or runner.backend is not backend:
+            runner = _runner = LocalRunner(backend)
+    if old is not None and old is not runner:
+        old.stop()  # a backend built anew: its predecessor's processor takes no more work
+    return runner
 
 
 def start() -> LocalRunner | None:

@@ -11,13 +11,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import transaction
-
 from realtime_uploads.models import Upload
 from realtime_uploads.presign.identity import session_hash
 from realtime_uploads.presign.throttling import PendingCap
 from realtime_uploads.state.access import make_subscribe_token
-from realtime_uploads.state.services import uploads_create
+from realtime_uploads.state.services import upload_new, uploads_save
 from realtime_uploads.storage import get_backend
 
 
@@ -37,15 +35,17 @@ def uploads_presign(*, request: Any, files: Sequence[dict[str, Any]]) -> list[Pr
     request's anonymous session (:func:`~.identity.session_hash`, which
     starts one). Raises :class:`~realtime_uploads.exceptions.TooManyPending`
     before creating anything when the client would pass
-    ``MAX_PENDING_PER_CLIENT``; a backend that cannot presign (raises) leaves
-    no row behind.
+    ``MAX_PENDING_PER_CLIENT``. Every POST is presigned before any row is
+    saved, so a backend that cannot presign (raises) leaves no row behind and
+    no write transaction waits on the storage service.
     """
     cap = PendingCap(request)
     cap.check(len(files))
     backend = get_backend()
-    with transaction.atomic():
-        uploads = uploads_create(files=files, owner=request.user, session_hash=session_hash(request, create=True))
-        posts = [backend.presign(upload, request=request) for upload in uploads]
+    owner, anonymous = request.user, session_hash(request, create=True)
+    uploads = [upload_new(**item, owner=owner, session_hash=anonymous) for item in files]
+    posts = [backend.presign(upload, request=request) for upload in uploads]
+    uploads_save(uploads)
     cap.record([upload.id for upload in uploads])
     return [Presigned(upload, post, make_subscribe_token(upload.id))
             for upload, post in zip(uploads, posts, strict=True)]

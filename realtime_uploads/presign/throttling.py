@@ -10,7 +10,8 @@ Counts live in the Django cache ``THROTTLE_CACHE``: with a shared cache
 - :class:`PresignRateThrottle`: ``PRESIGN_RATE`` per anonymous IP,
   ``PRESIGN_USER_RATE`` per user (DRF's rate syntax, parsed once by
   :func:`realtime_uploads.core.setting_kinds.parse_rate`; None = no limit).
-  DRF's ``SimpleRateThrottle`` with one thing changed, :meth:`~PresignRateThrottle.allow_request`:
+  DRF's ``SimpleRateThrottle``, with the rate chosen per request (user or
+  address) and counted differently (:meth:`~PresignRateThrottle.allow_request`):
   a fixed window counted with the cache's atomic ``incr`` (Redis ``INCR``), so
   concurrent requests in several processes cannot both take the last slot,
   where DRF's keeps a list of timestamps that two processes overwrite. A

@@ -2,14 +2,18 @@
 
 Each view validates with an input serializer, calls
 :func:`~realtime_uploads.presign.service.uploads_presign` (or a selector) and
-answers; URLs in the answers come from ``reverse()``. They are DRF views, so
+answers. The answer's HTTP URLs come from ``reverse()``, so they follow where
+the project mounts the API; the socket's comes from the WebSocket routes
+(:func:`realtime_uploads.consumers.routing.socket_path`). They are DRF views, so
 projects choose who may presign with DRF's permission classes and throttles.
 """
 
 from __future__ import annotations
 
-from django.urls import reverse
+from django.core.exceptions import ImproperlyConfigured
+from django.urls import NoReverseMatch, reverse
 from rest_framework import status as http
+from rest_framework.exceptions import Throttled
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -26,6 +30,24 @@ from realtime_uploads.state.events import upload_event
 from realtime_uploads.state.selectors import uploads_history
 
 
+class _Refused(Throttled):
+    """DRF's form of a :class:`~realtime_uploads.exceptions.LimitExceeded`, so the project's exception handler
+    sees a ``Throttled``: the limit's body as the ``detail`` (kept as given: DRF would turn the numbers into
+    strings) and its ``wait``, from which DRF's handler sets ``Retry-After``."""
+
+    def __init__(self, limit: LimitExceeded):
+        super().__init__(wait=limit.wait)
+        self.detail = limit.body
+
+
+def _reverse(name: str, *args) -> str:
+    try:
+        return reverse(name, args=args)
+    except NoReverseMatch as exc:
+        raise ImproperlyConfigured(f"The presign answer links {name}, which the URLconf does not name: include "
+                                   "the app's URLs, path('api/', include('realtime_uploads.urls')).") from exc
+
+
 def _iso(moment) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
@@ -40,7 +62,7 @@ def presign_answer(request, presigned: Presigned) -> dict:
         "status": upload.status,
         "upload": presigned.post,
         "subscribe": {"url": f"{scheme}://{request.get_host()}{socket_path(upload.id)}", "token": presigned.token},
-        "status_url": reverse("realtime_uploads:upload-status", args=[upload.id]),
+        "status_url": _reverse("realtime_uploads:upload-status", upload.id),
         "expires_at": _iso(upload.expires_at),
     }
 
@@ -89,10 +111,10 @@ class UploadCreateApi(APIView):
             raise throttle.refusal()
 
     def handle_exception(self, exc):
-        """A :class:`~realtime_uploads.exceptions.LimitExceeded` is 429 with its body and ``Retry-After``."""
+        """A :class:`~realtime_uploads.exceptions.LimitExceeded` goes through the project's DRF exception
+        handler as a 429 whose body is the limit's and whose ``wait`` gives ``Retry-After``."""
         if isinstance(exc, LimitExceeded):
-            headers = {"Retry-After": str(exc.wait)} if exc.wait is not None else None
-            return Response(exc.body, status=exc.status, headers=headers)
+            exc = _Refused(exc)
         return super().handle_exception(exc)
 
     def post(self, request):

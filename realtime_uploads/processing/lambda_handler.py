@@ -6,7 +6,7 @@ or SQS messages whose bodies are S3 events (an SQS event source mapping with
 returns ``{"batchItemFailures": [{"itemIdentifier": <messageId>}]}`` naming
 the messages to retry ("Handling errors for an SQS event source in Lambda",
 AWS Lambda developer guide), so one bad image never re-runs the whole batch.
-Configuration comes from the environment (:mod:`.config`), read once per
+Configuration comes from the environment (:mod:`.config`, :mod:`realtime_uploads.core.environment`), read once per
 container. No Django import.
 
 Images are rendered in-process (``ProcessorConfig.isolate`` stays False),

@@ -91,7 +91,7 @@ def process_object(key: str, *, store: ObjectStore, config: ProcessorConfig) -> 
     event, or another version of the object is being processed). Any other
     exception (a bug, a decoder that breaks on a hostile file) is logged with
     its traceback and reported as ``failed`` with code ``internal_error``, so
-    no upload is left ``processing``. Raises :class:`~.callback.CallbackError`
+    no upload is left ``processing``. Raises :class:`~realtime_uploads.core.errors.CallbackError`
     when Django cannot be reached, and a retryable :class:`StorageError` when
     storage fails for now, so at-least-once callers (SQS, Lambda) keep the
     message for a retry.

@@ -3,7 +3,7 @@
 Why a process: a Pillow decode or resize is one C call; a thread cannot
 interrupt it, and its memory is the web server's. The local backend runs the
 pipeline inside daphne, where a 1.9 KB WebP once took 1.7 s and 800 MB, so
-:class:`~.local.LocalDispatcher` renders every image through
+:class:`~.dispatcher.LocalDispatcher` renders every image through
 :func:`render_isolated`:
 
 - the child comes from a ``forkserver`` (multiprocessing): a small
@@ -117,7 +117,7 @@ def render_isolated(
     limits: ImageLimits = ImageLimits(),  # noqa: B008 - frozen, shared safely
     animation: AnimationBudget = AnimationBudget(),  # noqa: B008 - frozen, shared safely
 ) -> tuple[OriginalInfo, list[RenderedVariant]]:
-    """:func:`~.image.render_variants` of ``data`` (the whole file) in a bounded child process.
+    """:func:`~.image.render.render_variants` of ``data`` (the whole file) in a bounded child process.
 
     Returns what it returns and raises the ProcessingError it raises, plus:
     ``time_limit`` when the child used more than ``limits.cpu_seconds`` of CPU

@@ -58,7 +58,8 @@ waiters = _Waiters()
 
 
 async def read_snapshot(upload_id: uuid.UUID) -> dict[str, Any] | None:
-    """The upload's event, or None if there is no such upload (a batched read, :mod:`.snapshots`)."""
+    """The upload's event, or None if there is no such upload (a batched read,
+    :mod:`realtime_uploads.state.snapshots`)."""
     found = await snapshot(upload_id)
     return None if found is None else found.event
 

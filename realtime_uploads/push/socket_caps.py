@@ -26,6 +26,7 @@ from typing import Any
 
 from realtime_uploads.conf import uploads_settings
 from realtime_uploads.core.addresses import rate_key, scope_client, trusted_networks
+from realtime_uploads.state.selectors import parse_upload_id
 
 CLOSE_TOO_MANY = 4429
 
@@ -71,8 +72,9 @@ class SocketCapMiddleware:
         self.app = app
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        if scope["type"] != "websocket":
-            await self.app(scope, receive, send)
+        route = scope.get("url_route", {}).get("kwargs", {})
+        if scope["type"] != "websocket" or ("upload_id" in route and parse_upload_id(route["upload_id"]) is None):
+            await self.app(scope, receive, send)  # a malformed id is 4400 at once, whatever the count
             return
         client = client_key(scope)
         if not counts.take(counts.by_client, client, uploads_settings.MAX_SOCKETS_PER_CLIENT):

@@ -91,6 +91,9 @@ class Subscriptions:
                 logger.exception("Could not read upload %s for a socket.", upload_id)
             await self._undo(upload_id, joining)
             raise SubscriptionRefused("try_again", "The server is busy; try again later.") from None
+        except BaseException:  # cancelled (the socket went away), or a bug: nothing may stay counted
+            await self._undo(upload_id, joining)
+            raise
         if found is None:
             await self._undo(upload_id, joining)
             raise SubscriptionRefused("not_found", "No upload has this id.")
@@ -115,7 +118,7 @@ class Subscriptions:
         user = self.scope.get("user")  # set by channels' AuthMiddlewareStack, if the project uses it
         if user is not None:
             return bool(getattr(user, "is_authenticated", False))
-        return session_key(self.scope) is not None
+        return bool(session_key(self.scope))
 
     async def _session_user(self) -> Any:
         """The socket's user, read once: ``scope["user"]``, else the session cookie's (on the executor)."""

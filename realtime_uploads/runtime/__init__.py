@@ -1,4 +1,4 @@
-"""The web process's machinery; nothing here knows about uploads, and it imports only the settings below it.
+"""The web process's machinery: it does not read or change uploads, and it imports only the settings below it.
 
 - :mod:`.server`: ``realtime-uploads-daphne``, daphne refusing oversized bodies before buffering them;
 - :mod:`.handler`: Django's ASGI handler with its per-request threads reused;

@@ -17,17 +17,17 @@ the event loop and never use a thread per request. They call :func:`run`:
   RFC 9110 section 10.2.3) or close with 4503, "try again later" (WebSocket;
   the application's 4xxx range, as 4403/4404) instead of queueing for minutes.
 
-A call runs in a copy of the caller's context (:mod:`contextvars`, as
-:func:`asyncio.to_thread` does), and ``after`` runs on the event loop once the
-call is done, also when its caller was cancelled meanwhile: that is how
-:mod:`realtime_uploads.state.outbox` sends, on the event loop, the events a
-service published inside a call, without this module knowing of events.
+``after`` runs on the event loop once a call is done, also when its caller
+was cancelled meanwhile: that is how :mod:`realtime_uploads.state.outbox`
+sends, on the event loop, the events a service published inside a call,
+without this module knowing of events. A call runs in the worker thread's own
+context, not a copy of the caller's: Django's per-thread objects (cache
+clients, connections) then live as long as the worker and are reused.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import logging
 import threading
 import time
@@ -63,7 +63,7 @@ class DatabaseExecutor:
 
     async def run(self, fn: Callable[..., T], /, *args: Any, after: Callable[[], Awaitable[Any]] | None = None,
                   **kwargs: Any) -> T:
-        """Run ``fn(*args, **kwargs)`` on a worker thread, in a copy of the caller's context; its result.
+        """Run ``fn(*args, **kwargs)`` on a worker thread; its result.
 
         Raises :class:`~realtime_uploads.exceptions.DatabaseQueueFull` (an
         ``Overloaded``) without queueing when the queue is full, and whatever
@@ -77,7 +77,7 @@ class DatabaseExecutor:
                 raise DatabaseQueueFull(self._admitted - self.threads)
             self._admitted += 1
         try:
-            future = self._pool.submit(contextvars.copy_context().run, _call, fn, args, kwargs)
+            future = self._pool.submit(_call, fn, args, kwargs)
         except BaseException:
             self._finished(None)
             raise

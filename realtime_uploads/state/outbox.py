@@ -2,11 +2,11 @@
 
 :func:`publish` (sync) is what the services call in ``transaction.on_commit``:
 it hands the event to the event loop from wherever it is called, never
-blocking a thread on Redis. Inside :func:`run` (a sync function on the
-database executor) the events it publishes are collected in a context
-variable that the executor copies into its thread, and sent by the awaiting
-event loop once the call returns: no thread hop per event, and the executor
-knows nothing of events. :func:`send_event` (async) sends one with a time limit.
+blocking a thread on Redis. Inside :func:`run_and_publish` (a sync function
+on the database executor) the events it publishes are collected in a context
+variable set around the function in the worker thread, and sent by the
+awaiting event loop once the call returns: no thread hop per event, and the
+executor knows nothing of events. :func:`send_event` (async) sends one with a time limit.
 
 A layer that fails or is slow never undoes or delays a committed change: the
 failure is logged (at most once per :data:`LOG_EVERY` seconds), and
@@ -38,25 +38,31 @@ SEND_TIMEOUT = 2.0
 #: Publishing failures are logged at most once per this many seconds.
 LOG_EVERY = 5.0
 
-#: Inside :func:`run`: where the events published now are collected; else None.
+#: Inside :func:`run_and_publish`: where the events published now are collected; else None.
 _outbox: ContextVar[list[dict[str, Any]] | None] = ContextVar("realtime_uploads_outbox", default=None)
 
 
-async def run(fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+async def run_and_publish(fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
     """Run the sync ``fn`` on the database executor; send the events it published once it is done.
 
-    The events go out on this event loop, in order, after ``fn`` returned or
-    raised (the change was committed either way: an ``on_commit`` receiver of
-    the project's may raise afterwards), and also when this caller is
-    cancelled meanwhile. Raises :class:`~realtime_uploads.exceptions.Overloaded`
-    and whatever ``fn`` raises.
+    Use it for services that change state (the callback does); plain reads
+    go to :func:`realtime_uploads.runtime.executor.run`, which would publish
+    from the worker thread instead. The events go out on this event loop, in
+    order, after ``fn`` returned or raised (the change was committed either
+    way: an ``on_commit`` receiver of the project's may raise afterwards), and
+    also when this caller is cancelled meanwhile. Raises
+    :class:`~realtime_uploads.exceptions.Overloaded` and whatever ``fn`` raises.
     """
     events: list[dict[str, Any]] = []
-    token = _outbox.set(events)
-    try:
-        return await get_executor().run(fn, *args, after=lambda: send_events(events), **kwargs)
-    finally:
-        _outbox.reset(token)
+
+    def collecting(*a: Any, **k: Any) -> T:
+        token = _outbox.set(events)
+        try:
+            return fn(*a, **k)
+        finally:
+            _outbox.reset(token)
+
+    return await get_executor().run(collecting, *args, after=lambda: send_events(events), **kwargs)
 
 
 class _FailureLog:
@@ -113,7 +119,7 @@ async def send_events(events: Iterable[dict[str, Any]]) -> None:
 def publish(event: dict[str, Any]) -> None:
     """Send ``event`` to the upload's group, from sync code, after commit; never raises.
 
-    Inside :func:`run` the event is handed back to the awaiting event loop; in
+    Inside :func:`run_and_publish` the event is handed back to the awaiting event loop; in
     any other thread of a server process it is scheduled on the server's event
     loop without waiting; outside a server (a management command, a test) it
     is sent at once with ``async_to_sync``.

@@ -48,10 +48,10 @@ class Transition:
     event: dict[str, Any]
 
 
-def upload_create(
+def upload_new(
     *, filename: str, content_type: str, size: int, owner: Any = None, session_hash: str = ""
 ) -> Upload:
-    """Create a ``pending`` upload (``seq`` 1) with its object key and expiry.
+    """A ``pending`` upload (``seq`` 1) with its object key and expiry, not saved yet (:func:`uploads_save`).
 
     ``size`` is the declared size in bytes; ``owner`` a user or None;
     ``session_hash`` an anonymous session's :func:`~realtime_uploads.presign.identity.session_hash`
@@ -59,7 +59,7 @@ def upload_create(
     serializer does).
     """
     upload_id = uuid.uuid4()
-    upload = Upload(
+    return Upload(
         id=upload_id,
         owner=owner if getattr(owner, "is_authenticated", False) else None,
         filename=filename[:255],
@@ -69,15 +69,26 @@ def upload_create(
         expires_at=timezone.now() + timedelta(seconds=uploads_settings.PRESIGN_EXPIRES),
         session_hash=session_hash,
     )
-    upload.save(force_insert=True)
+
+
+def uploads_save(uploads: Sequence[Upload]) -> list[Upload]:
+    """Insert uploads made by :func:`upload_new`, in one transaction: all of them or (on any error) none."""
+    with transaction.atomic():
+        for upload in uploads:
+            upload.save(force_insert=True)
+    return list(uploads)
+
+
+def upload_create(**values: Any) -> Upload:
+    """Create one ``pending`` upload (the arguments of :func:`upload_new`)."""
+    [upload] = uploads_save([upload_new(**values)])
     return upload
 
 
 def uploads_create(*, files: Sequence[dict[str, Any]], owner: Any = None, session_hash: str = "") -> list[Upload]:
     """Create one ``pending`` upload per ``{filename, content_type, size}`` of ``files``, in order, in one
     transaction: all of them or (on any error) none. The caller has validated every item."""
-    with transaction.atomic():
-        return [upload_create(**item, owner=owner, session_hash=session_hash) for item in files]
+    return uploads_save([upload_new(**item, owner=owner, session_hash=session_hash) for item in files])
 
 
 def _transition(

@@ -19,6 +19,7 @@ from django.core.signals import setting_changed
 from django.utils.module_loading import import_string
 
 from realtime_uploads.conf import uploads_settings
+from realtime_uploads.core.settings_schema import BACKENDS
 from realtime_uploads.storage.base import StorageBackend
 
 _cache: dict[str, StorageBackend] = {}
@@ -28,7 +29,7 @@ _lock = threading.Lock()
 def backend_class() -> type[StorageBackend]:
     """The class ``REALTIME_UPLOADS["BACKEND"]`` names. Raises ImproperlyConfigured naming the setting when it
     cannot be imported or is not a StorageBackend."""
-    path = uploads_settings.BACKEND
+    path = BACKENDS.get(uploads_settings.BACKEND, uploads_settings.BACKEND)
     try:
         cls = import_string(path)
     except ImportError as exc:

@@ -26,7 +26,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.files import File
 from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage, storages
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils.crypto import salted_hmac
 
 from realtime_uploads.core.errors import StorageError
@@ -163,7 +163,12 @@ class LocalBackend(StorageBackend):
         policy = self.policy_for(upload)
         encoded = policy.encode()
         fields = {**policy.fields(), "policy": encoded, "x-amz-signature": self._signature(encoded)}
-        url = reverse("realtime_uploads:local-upload")
+        try:
+            url = reverse("realtime_uploads:local-upload")
+        except NoReverseMatch as exc:
+            raise ImproperlyConfigured("The local backend's upload endpoint (realtime_uploads:local-upload) is not in "
+                                       "the URLconf: include the app's URLs, "
+                                       "path('api/', include('realtime_uploads.urls')).") from exc
         return {"url": request.build_absolute_uri(url) if request is not None else url, "fields": fields}
 
     def variant_url(self, key: str) -> str:

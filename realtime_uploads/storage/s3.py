@@ -29,6 +29,7 @@ from typing import Any
 from urllib.parse import quote
 
 from botocore.exceptions import BotoCoreError, ClientError
+from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 
 from realtime_uploads.conf import uploads_settings
@@ -43,6 +44,9 @@ class S3Backend(StorageBackend):
 
     def __init__(self) -> None:
         s = uploads_settings
+        if not s.BUCKET:
+            raise ImproperlyConfigured(f"REALTIME_UPLOADS['BUCKET'] is required by {type(self).__name__}: name the "
+                                       "bucket the browser uploads to.")
         self.bucket = s.BUCKET
         self.region = s.REGION
         self.endpoint_url = s.ENDPOINT_URL

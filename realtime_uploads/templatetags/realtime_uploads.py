@@ -14,7 +14,7 @@ optional; ``variants`` (comma-separated names) defaults to all of the upload's.
 from django import template
 from django.utils.safestring import mark_safe
 
-from realtime_uploads.forms import model_fields as fields
+from realtime_uploads.forms import model_fields
 from realtime_uploads.forms.picture import picture_html
 from realtime_uploads.state.events import upload_event
 
@@ -24,13 +24,13 @@ register = template.Library()
 @register.filter
 def variant_url(upload, name: str) -> str:
     """The URL of ``upload``'s variant ``name``, or "" (no upload, no such variant)."""
-    return fields.variant_url(upload, name) or ""
+    return model_fields.variant_url(upload, name) or ""
 
 
 @register.filter
 def variant_urls(upload) -> dict[str, str]:
     """``{variant name: URL}`` of ``upload`` ({} for none)."""
-    return fields.variant_urls(upload)
+    return model_fields.variant_urls(upload)
 
 
 def _text(value, default=None):

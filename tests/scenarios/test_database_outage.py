@@ -17,7 +17,7 @@ from django.db import connection
 
 from realtime_uploads.push.layer_settings import channel_layer_settings
 from realtime_uploads.push.resync import resync
-from realtime_uploads.runtime import executor as database
+from realtime_uploads.runtime import executor
 from realtime_uploads.state import services
 from realtime_uploads.state.access import make_subscribe_token
 from realtime_uploads.state.events import group_name
@@ -47,7 +47,7 @@ def one_worker(settings):
 
 
 async def kill_the_workers_connection() -> None:
-    pid = await database.run(_backend_pid)
+    pid = await executor.run(_backend_pid)
     await sync_to_async(_terminate)(pid)
     await asyncio.sleep(0.2)
 

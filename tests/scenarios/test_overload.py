@@ -14,7 +14,7 @@ from asgiref.sync import sync_to_async
 from django.test import AsyncClient
 
 from realtime_uploads.models import Upload
-from realtime_uploads.runtime import executor as database
+from realtime_uploads.runtime import executor
 from realtime_uploads.state import services
 from realtime_uploads.state.access import make_subscribe_token
 from tests.conftest import signed_headers
@@ -31,7 +31,7 @@ async def test_a_callback_is_503_with_retry_after_and_changes_nothing(settings):
     settings.REALTIME_UPLOADS = {**settings.REALTIME_UPLOADS, "DB_THREADS": 1, "DB_MAX_QUEUED": 0}
     upload = await new_upload()
     release = threading.Event()
-    busy = asyncio.ensure_future(database.run(release.wait, 30))
+    busy = asyncio.ensure_future(executor.run(release.wait, 30))
     await asyncio.sleep(0.05)
     try:
         body = f'{{"id": "{upload.id}", "status": "processing"}}'.encode()

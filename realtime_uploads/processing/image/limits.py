@@ -1,11 +1,13 @@
 """What one image may cost, checked from its header before any pixel is decoded (no Django).
 
 ``MAX_PIXELS`` bounds pixels, not memory: a 1.9 KB lossless WebP of 7000 x 7000
-took 800 MB to decode. :func:`check_header` therefore also refuses an extreme
-aspect ratio (a 1 x 49 000 000 PNG is under any pixel limit) and an image whose
-decode is estimated, from width, height and mode, to need more than
+took 800 MB to decode. So :func:`check_aspect_ratio` also refuses an extreme
+aspect ratio (a 1 x 49 000 000 PNG is under any pixel limit), and
+:func:`check_decode_bytes` an image whose decode is estimated, from width,
+height and mode (:func:`estimate_decode_bytes`), to need more than
 ``max_decode_bytes``. The CPU time an image may take is enforced by
-:mod:`.sandbox`, which runs the decode in a child process.
+:mod:`realtime_uploads.processing.sandbox`, which runs the decode in a child
+process.
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ _DECODER_FRAMES = {"WEBP": 3, "HEIF": 3, "AVIF": 3}
 class ImageLimits:
     """Per-image bounds: ``max_aspect_ratio`` (longer / shorter side), ``max_decode_bytes``
     (bytes, see :func:`estimate_decode_bytes`), ``cpu_seconds`` (CPU seconds, enforced only
-    when the image is rendered by :mod:`.sandbox`; None for no limit). ValueError if not positive."""
+    when the image is rendered by :mod:`realtime_uploads.processing.sandbox`; None for no limit).
+    ValueError if not positive."""
 
     max_aspect_ratio: float = DEFAULT_MAX_ASPECT_RATIO
     max_decode_bytes: int = DEFAULT_MAX_DECODE_BYTES

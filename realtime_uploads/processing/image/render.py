@@ -97,7 +97,7 @@ def render_variants(
     1/8 draft scaling, still at least the largest variant) is estimated to need over
     ``limits.max_decode_bytes`` (:func:`.limits.estimate_decode_bytes`).
     ``limits.cpu_seconds`` is not enforced here (a decode is one C call no thread can
-    interrupt): :func:`.sandbox.render_isolated` enforces it.
+    interrupt): :func:`realtime_uploads.processing.sandbox.render_isolated` enforces it.
 
     Variants are rendered largest first, each from the smallest rendering still at
     least twice its size; EXIF orientation is applied to each rendering (resampling

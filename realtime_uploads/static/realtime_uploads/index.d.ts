@@ -27,7 +27,7 @@ export interface Variant {
   formats?: VariantFormat[];
 }
 
-/** The server's event: snapshot, push, status GET and long-poll answer (README "API"). */
+/** The server's event: snapshot, push, status GET and long-poll answer (docs/contract.md, "The event"). */
 export interface UploadEvent {
   type: "upload.status";
   id: string;

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from realtime_uploads.core import generated_secrets as state_secrets
+from realtime_uploads.core import generated_secrets
 from realtime_uploads.core.errors import StateSecretError
 from realtime_uploads.core.generated_secrets import generated_path, state_secret
 
@@ -32,7 +32,7 @@ def test_losing_the_race_returns_the_winners_secret_and_never_overwrites(tmp_pat
     path = tmp_path / "secret_key"
     path.write_text("the-winner\n")
     path.chmod(0o600)
-    assert state_secrets._create(path, "the-loser") == "the-winner"
+    assert generated_secrets._create(path, "the-loser") == "the-winner"
     assert path.read_text() == "the-winner\n"
 
 
@@ -44,7 +44,7 @@ def test_without_hard_links_an_exclusive_create_decides(tmp_path, monkeypatch):
     path = tmp_path / "secret_key"
     value = state_secret(path)
     assert path.read_text().strip() == value and stat.S_IMODE(path.stat().st_mode) == 0o600
-    assert state_secrets._create(path, "the-loser") == value
+    assert generated_secrets._create(path, "the-loser") == value
 
 
 def test_processes_starting_at_once_agree(tmp_path):
@@ -73,4 +73,4 @@ def test_an_empty_secret_file_is_refused(tmp_path):
     path = tmp_path / "secret_key"
     path.touch(mode=0o600)
     with pytest.raises(StateSecretError, match="empty"):
-        state_secrets._read(path, wait=0.05)
+        generated_secrets._read(path, wait=0.05)

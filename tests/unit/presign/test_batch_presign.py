@@ -93,18 +93,17 @@ def test_get_is_not_allowed_on_the_batch(client):
 
 
 def test_a_database_error_midway_creates_none_of_the_batch(client, limits, monkeypatch):
-    from realtime_uploads.state import services
+    real, calls = Upload.save, []
 
-    real, calls = services.upload_create, []
-
-    def failing_third(**kwargs):
+    def failing_third(self, *args, **kwargs):
         calls.append(1)
         if len(calls) == 3:
             from django.db import IntegrityError
             raise IntegrityError("simulated")
-        return real(**kwargs)
+        return real(self, *args, **kwargs)
 
-    monkeypatch.setattr(services, "upload_create", failing_third)
+    monkeypatch.setattr(Upload, "save", failing_third)
     with pytest.raises(Exception, match="simulated"):
         batch(client, [GOOD] * 4)
+    assert len(calls) == 3  # two rows were written before the error: the transaction took them back
     assert Upload.objects.count() == 0

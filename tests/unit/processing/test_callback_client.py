@@ -114,13 +114,13 @@ def test_a_503_retry_after_is_waited_at_least(scripted_server):
 def test_a_cancelled_client_sends_nothing_and_stops_waiting(scripted_server, monkeypatch):
     import time
 
-    from realtime_uploads.processing import callback_client as callback
+    from realtime_uploads.processing import callback_client
 
     url, script, seen = scripted_server
     script.append(500)
     # Full jitter may draw any wait up to 30 s, a few ms included (then the retry beat the cancel, about
     # once in 150 runs): draw the longest, so the cancel always lands in the wait.
-    monkeypatch.setattr(callback.random, "uniform", lambda low, high: high)
+    monkeypatch.setattr(callback_client.random, "uniform", lambda low, high: high)
     cancel = threading.Event()
     c = CallbackClient(url_template=url, secret=SECRET, attempts=4, timeout=2, backoff=30, cancel=cancel)
     threading.Timer(0.2, cancel.set).start()

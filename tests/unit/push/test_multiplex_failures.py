@@ -11,8 +11,7 @@ from channels.testing import WebsocketCommunicator
 
 from asgi import application
 from realtime_uploads.exceptions import DatabaseQueueFull
-from realtime_uploads.push import socket_caps as limits
-from realtime_uploads.push import subscriptions
+from realtime_uploads.push import socket_caps, subscriptions
 from realtime_uploads.state import services
 from realtime_uploads.state.access import make_subscribe_token
 
@@ -43,11 +42,11 @@ async def test_a_full_database_queue_is_try_again_naming_the_id_and_the_socket_s
     comm = await _connected()
     answer = await _subscribe(comm, upload)
     assert (answer["type"], answer["id"], answer["error"]["code"]) == ("error", str(upload.id), "try_again")
-    assert limits.counts.by_upload.get(upload.id) is None  # nothing counted, nothing joined
+    assert socket_caps.counts.by_upload.get(upload.id) is None  # nothing counted, nothing joined
     monkeypatch.undo()
     assert (await _subscribe(comm, upload))["status"] == "pending"
     await comm.disconnect()
-    assert limits.counts.by_upload.get(upload.id) is None
+    assert socket_caps.counts.by_upload.get(upload.id) is None
 
 
 async def test_an_unreachable_channel_layer_is_try_again_and_leaves_nothing_counted(monkeypatch):
@@ -60,5 +59,5 @@ async def test_an_unreachable_channel_layer_is_try_again_and_leaves_nothing_coun
     monkeypatch.setattr(get_channel_layer(), "group_add", dead)
     answer = await _subscribe(comm, upload)
     assert (answer["id"], answer["error"]["code"]) == (str(upload.id), "try_again")
-    assert limits.counts.by_upload.get(upload.id) is None
+    assert socket_caps.counts.by_upload.get(upload.id) is None
     await comm.disconnect()

@@ -15,7 +15,7 @@ from channels.layers import get_channel_layer
 
 from realtime_uploads.exceptions import Overloaded
 from realtime_uploads.models import Upload
-from realtime_uploads.runtime import executor as database
+from realtime_uploads.runtime import executor
 from realtime_uploads.state import outbox, services
 from realtime_uploads.state.events import group_name
 
@@ -42,7 +42,7 @@ async def test_a_cancelled_callers_committed_change_is_still_pushed():
     """Django cancels a view whose client hung up; the processor's retry would be a no-op publishing nothing."""
     upload = await new_upload()
     channel = await follow(upload.id)
-    call = asyncio.ensure_future(outbox.run(processing_then, upload.id, lambda: time.sleep(0.3)))
+    call = asyncio.ensure_future(outbox.run_and_publish(processing_then, upload.id, lambda: time.sleep(0.3)))
     await asyncio.sleep(0.1)
     call.cancel()
     with pytest.raises(asyncio.CancelledError):
@@ -59,7 +59,7 @@ async def test_a_change_committed_before_the_call_raised_is_still_pushed():
         raise RuntimeError("after the commit")
 
     with pytest.raises(RuntimeError, match="after the commit"):
-        await outbox.run(processing_then, upload.id, fail)
+        await outbox.run_and_publish(processing_then, upload.id, fail)
     event = await asyncio.wait_for(get_channel_layer().receive(channel), 5)
     assert (event["status"], event["seq"]) == ("processing", 2)
     assert (await sync_to_async(Upload.objects.get)(pk=upload.id)).seq == 2
@@ -67,24 +67,25 @@ async def test_a_change_committed_before_the_call_raised_is_still_pushed():
 
 async def test_a_cancelled_call_holds_its_place_until_its_worker_is_free(settings):
     settings.REALTIME_UPLOADS = {**settings.REALTIME_UPLOADS, "DB_THREADS": 1, "DB_MAX_QUEUED": 0}
-    call = asyncio.ensure_future(database.run(time.sleep, 0.5))
+    call = asyncio.ensure_future(executor.run(time.sleep, 0.5))
     await asyncio.sleep(0.1)
     call.cancel()
     with pytest.raises(asyncio.CancelledError):
         await call
     with pytest.raises(Overloaded):  # the thread is still busy: admitting more would overrun it
-        await database.run(time.sleep, 0)
+        await executor.run(time.sleep, 0)
     await asyncio.sleep(0.6)
-    assert await database.run(sum, [1, 2]) == 3
+    assert await executor.run(sum, [1, 2]) == 3
 
 
 REQUEST = contextvars.ContextVar("request", default=None)
 
 
-async def test_a_call_runs_in_the_callers_context_and_its_follow_up_runs_whatever_becomes_of_it():
-    """What the outbox is built on: the worker sees the caller's context variables, and ``after`` runs once
-    the call is done on success, on an exception, and when the caller was cancelled meanwhile."""
-    executor = database.DatabaseExecutor(threads=1, max_queued=2)
+async def test_a_calls_follow_up_runs_whatever_becomes_of_it_and_the_worker_keeps_its_own_context():
+    """What the outbox is built on: ``after`` runs once the call is done on success, on an exception, and when
+    the caller was cancelled meanwhile. The worker runs in its own context, not a copy of the caller's:
+    Django's per-thread objects (a cache client) then live as long as the worker, not one call."""
+    pool = executor.DatabaseExecutor(threads=1, max_queued=2)
     ran: list[str] = []
 
     def after(label):
@@ -94,11 +95,14 @@ async def test_a_call_runs_in_the_callers_context_and_its_follow_up_runs_whateve
 
     try:
         REQUEST.set("abc")
-        assert await executor.run(REQUEST.get) == "abc"
-        assert await executor.run(sum, [1, 2], after=after("returned")) == 3
+        assert await pool.run(REQUEST.get) is None
+        from django.core.cache import caches
+
+        assert len({id(await pool.run(lambda: caches["default"])) for _ in range(5)}) == 1
+        assert await pool.run(sum, [1, 2], after=after("returned")) == 3
         with pytest.raises(ZeroDivisionError):
-            await executor.run(lambda: 1 / 0, after=after("raised"))
-        call = asyncio.ensure_future(executor.run(time.sleep, 0.3, after=after("cancelled")))
+            await pool.run(lambda: 1 / 0, after=after("raised"))
+        call = asyncio.ensure_future(pool.run(time.sleep, 0.3, after=after("cancelled")))
         await asyncio.sleep(0.1)
         call.cancel()
         with pytest.raises(asyncio.CancelledError):
@@ -110,4 +114,4 @@ async def test_a_call_runs_in_the_callers_context_and_its_follow_up_runs_whateve
             await asyncio.sleep(0.05)
         assert ran == ["returned", "raised", "cancelled"]
     finally:
-        executor.shutdown()
+        pool.shutdown()
