@@ -60,6 +60,9 @@ class Subscriptions:
     ``limit`` caps how many it may follow at once (``too_many_subscriptions``; None: no cap).
     """
 
+    # One per socket, and a process holds 10 000 of them: no per-instance __dict__.
+    __slots__ = ("_user", "channel", "followed", "layer", "limit", "scope")
+
     def __init__(self, scope: dict, layer: Any, channel: str, *, limit: int | None = None):
         self.scope, self.layer, self.channel, self.limit = scope, layer, channel, limit
         #: The uploads followed now.
