@@ -26,9 +26,10 @@ from drf_spectacular.utils import (
 )
 from rest_framework import serializers
 
+from realtime_uploads import __version__
 from realtime_uploads.presign.serializers import BatchPresignInputSerializer, PresignInputSerializer
 
-CONTRACT_VERSION = "0.2"
+CONTRACT_VERSION = __version__  # the package's: one version number
 
 #: drf-spectacular's settings for this API's document (``SpectacularAPIView(custom_settings=...)``).
 SPECTACULAR_SETTINGS: dict[str, Any] = {
