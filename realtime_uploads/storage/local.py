@@ -5,8 +5,13 @@ Presign answers with the URL of the app's own upload endpoint
 (:mod:`.policy`, the same document the S3 backend issues). :meth:`LocalBackend.verify`
 checks a POSTed form against it as S3 would, and :meth:`LocalBackend.store`
 writes the file at its key, the first object of an upload winning. That is
-all this module does: bytes in ``STORAGES["default"]``. What happens when an
-object arrives (the in-process processor, its sweep) is
+all this module does: bytes in the backend's own folder (:func:`local_root`,
+``REALTIME_UPLOADS["LOCAL_ROOT"]``), never in ``MEDIA_ROOT``, so serving
+``MEDIA_URL`` cannot expose an original. Variants are read back through the
+app's own URL (:meth:`LocalBackend.variant_path`, served by
+:mod:`realtime_uploads.local.files`), and an original only by its owner
+through a signed, expiring link (:meth:`LocalBackend.download_url`). What
+happens when an object arrives (the in-process processor, its sweep) is
 :mod:`realtime_uploads.local`'s.
 """
 
@@ -19,16 +24,21 @@ import hmac
 import io
 import os
 import secrets
+import time
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, BinaryIO
 
-from django.core.exceptions import ImproperlyConfigured
+from django.conf import settings
+from django.core import signing
+from django.core.exceptions import ImproperlyConfigured, SuspiciousFileOperation
 from django.core.files import File
 from django.core.files.base import ContentFile
-from django.core.files.storage import FileSystemStorage, storages
+from django.core.files.storage import FileSystemStorage
 from django.urls import NoReverseMatch, reverse
 from django.utils.crypto import salted_hmac
 
+from realtime_uploads.conf import uploads_settings
 from realtime_uploads.core.errors import StorageError
 from realtime_uploads.core.object_store import ObjectInfo
 from realtime_uploads.exceptions import PolicyError
@@ -36,6 +46,35 @@ from realtime_uploads.storage.base import StorageBackend
 from realtime_uploads.storage.policy import PostPolicy
 
 POLICY_SALT = "realtime_uploads.local-policy"
+DOWNLOAD_SALT = "realtime_uploads.local-download"
+#: The folder's name when ``LOCAL_ROOT`` is None: ``<BASE_DIR>/.realtime_uploads``.
+DEFAULT_FOLDER = ".realtime_uploads"
+
+
+def local_root() -> str:
+    """The local backend's folder, absolute: ``REALTIME_UPLOADS["LOCAL_ROOT"]``, else ``.realtime_uploads``
+    in ``settings.BASE_DIR`` (which ``django-admin startproject`` defines), else in the working directory."""
+    configured = uploads_settings.LOCAL_ROOT
+    if configured:
+        return os.path.abspath(configured)
+    base = getattr(settings, "BASE_DIR", None)
+    return os.path.abspath(os.path.join(os.fspath(base) if base else os.getcwd(), DEFAULT_FOLDER))
+
+
+def _safe_key(key: str, prefix: str) -> bool:
+    """True if ``key`` lies under ``prefix`` with plain segments only (no ``.``/``..``/empty ones, no
+    backslash, NUL or other control character): a client-supplied path treated as hostile."""
+    return (isinstance(key, str) and key.startswith(prefix) and len(key) <= 1024 and key.isprintable()
+            and "\\" not in key and all(part not in ("", ".", "..") for part in key.split("/")))
+
+
+@dataclass(frozen=True)
+class DownloadGrant:
+    """What a verified download link allows: the original at ``key``, sent as ``filename`` with ``content_type``."""
+
+    key: str
+    filename: str
+    content_type: str
 
 
 def _identity(f) -> str:
@@ -134,26 +173,37 @@ def create_exclusive(storage, key: str, file: File) -> bool:
     return saved == key
 
 
-class LocalBackend(StorageBackend):
-    """Presigned POST into ``STORAGES["default"]``, processed in-process.
+class PrivateFolder(FileSystemStorage):
+    """A ``FileSystemStorage`` with no URL (not even ``MEDIA_URL``): the local backend's folder is never
+    served whole; variants have :meth:`LocalBackend.variant_url` instead."""
 
-    The storage must keep Django's ``save()`` contract of never overwriting
-    (so the first object of an upload wins); ``FileSystemStorage`` with
-    ``allow_overwrite=True`` is refused with ImproperlyConfigured.
+    def url(self, name):
+        raise NotImplementedError("The local backend's folder has no URL: variants are served by "
+                                  "realtime_uploads:local-file (LocalBackend.variant_url), originals by no URL.")
+
+
+def _reverse(name: str, **kwargs: str) -> str:
+    try:
+        return reverse(f"realtime_uploads:{name}", kwargs=kwargs)
+    except NoReverseMatch as exc:
+        raise ImproperlyConfigured(f"The local backend's endpoint realtime_uploads:{name} is not in the URLconf: "
+                                   "include the app's URLs, path('api/', include('realtime_uploads.urls')).") from exc
+
+
+class LocalBackend(StorageBackend):
+    """Presigned POST into a private folder (:func:`local_root`), processed in-process.
+
+    The folder is a :class:`PrivateFolder`, a storage without a URL: nothing
+    serves it as a whole. Its storage keeps Django's ``save()`` contract of never
+    overwriting, so the first object of an upload wins.
     """
 
     name = "local"
     in_process = True
 
     def __init__(self) -> None:
-        self.storage = storages["default"]
-        # FileSystemStorage(allow_overwrite=True) keeps it private; django-storages' S3Storage has file_overwrite.
-        overwrites = ("_allow_overwrite", "allow_overwrite", "file_overwrite")
-        if any(getattr(self.storage, name, False) for name in overwrites):
-            raise ImproperlyConfigured(
-                'The local backend needs STORAGES["default"] not to overwrite on save() (allow_overwrite / '
-                "file_overwrite off): the first file of an upload must win over a repeated POST."
-            )
+        self.root = local_root()
+        self.storage = PrivateFolder(location=self.root)
 
     @staticmethod
     def _signature(encoded_policy: str) -> str:
@@ -163,16 +213,64 @@ class LocalBackend(StorageBackend):
         policy = self.policy_for(upload)
         encoded = policy.encode()
         fields = {**policy.fields(), "policy": encoded, "x-amz-signature": self._signature(encoded)}
-        try:
-            url = reverse("realtime_uploads:local-upload")
-        except NoReverseMatch as exc:
-            raise ImproperlyConfigured("The local backend's upload endpoint (realtime_uploads:local-upload) is not in "
-                                       "the URLconf: include the app's URLs, "
-                                       "path('api/', include('realtime_uploads.urls')).") from exc
+        url = _reverse("local-upload")
         return {"url": request.build_absolute_uri(url) if request is not None else url, "fields": fields}
 
     def variant_url(self, key: str) -> str:
-        return self.storage.url(key)
+        """The app's own URL of the variant (``realtime_uploads:local-file``, wherever the app's URLs are
+        included), e.g. ``/api/uploads/local/files/variants/<id>/thumb.webp``. Raises ImproperlyConfigured
+        when the app's URLs are not included."""
+        return _reverse("local-file", path=key)
+
+    def variant_path(self, key: str) -> str | None:
+        """The file of the stored variant ``key``, or None when ``key`` names no variant: not under
+        ``VARIANT_PREFIX`` (an original, anything else), a ``.``/``..``/empty segment, a backslash or control
+        character, a symbolic link leading out of the variants' folder, or no regular file there."""
+        prefix = uploads_settings.VARIANT_PREFIX
+        if not _safe_key(key, prefix):
+            return None
+        try:
+            path = self.storage.path(key)
+        except SuspiciousFileOperation:
+            return None
+        variants = os.path.realpath(os.path.join(self.root, prefix))
+        if not os.path.realpath(path).startswith(variants + os.sep) or not os.path.isfile(path):
+            return None
+        return path
+
+    def download_url(self, key: str, *, filename: str, content_type: str, expires_in: int,
+                     request: Any = None) -> str:
+        """A link to the original at ``key`` that works for ``expires_in`` seconds: the app's
+        ``realtime_uploads:local-download`` with a token signed by ``SECRET_KEY`` (salt
+        ``realtime_uploads.local-download``) holding the key, the file name, the type and the deadline."""
+        token = signing.dumps({"k": key, "n": filename, "t": content_type, "e": int(time.time()) + expires_in},
+                              salt=DOWNLOAD_SALT, compress=True)
+        url = _reverse("local-download", token=token)
+        return request.build_absolute_uri(url) if request is not None else url
+
+    def verify_download(self, token: str, *, now: float | None = None) -> DownloadGrant:
+        """The grant of a token :meth:`download_url` made. Raises PolicyError ``AccessDenied`` (403) for a
+        token that was not (altered, another salt or ``SECRET_KEY``), ``ExpiredToken`` (403) past its
+        deadline, as S3 answers a presigned GET."""
+        try:
+            data = signing.loads(token, salt=DOWNLOAD_SALT)
+            grant = DownloadGrant(key=data["k"], filename=data["n"], content_type=data["t"])
+            deadline = int(data["e"])
+        except (signing.BadSignature, KeyError, TypeError, ValueError) as exc:
+            raise PolicyError("AccessDenied", "The download link is not valid.", 403) from exc
+        if (time.time() if now is None else now) > deadline:
+            raise PolicyError("ExpiredToken", "The download link has expired.", 403)
+        return grant
+
+    def original_path(self, key: str) -> str | None:
+        """The file of the original stored at ``key`` (under ``KEY_PREFIX``), or None when there is none."""
+        if not _safe_key(key, uploads_settings.KEY_PREFIX):
+            return None
+        try:
+            path = self.storage.path(key)
+        except SuspiciousFileOperation:
+            return None
+        return path if os.path.isfile(path) else None
 
     def verify(self, fields: dict[str, str], *, now: datetime) -> PostPolicy:
         """Check the signature and the form fields; return the policy. Raises PolicyError.
@@ -209,8 +307,20 @@ class LocalBackend(StorageBackend):
         """The processor's view of the same storage (originals read, variants written)."""
         return DjangoStorageStore(self.storage)
 
+    def delete(self, keys) -> None:
+        """Delete each of ``keys`` from the storage it lives in (a missing one is not an error). Raises
+        StorageError naming the keys that could not be deleted (the purge retries them)."""
+        failed = []
+        for key in dict.fromkeys(keys):
+            try:
+                self.storage.delete(key)
+            except OSError as exc:
+                failed.append(f"{key} ({exc})")
+        if failed:
+            raise StorageError(f"Could not delete {len(failed)} object(s): {', '.join(failed[:10])}")
+
     def object_exists(self, key: str) -> bool | None:
-        """Whether the default storage holds ``key``."""
+        """Whether the backend's folder holds ``key``."""
         try:
             return self.storage.exists(key)
         except OSError:

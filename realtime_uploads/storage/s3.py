@@ -24,6 +24,7 @@ POST instead: the first object wins).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
@@ -31,8 +32,10 @@ from urllib.parse import quote
 from botocore.exceptions import BotoCoreError, ClientError
 from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
+from django.utils.http import content_disposition_header
 
 from realtime_uploads.conf import uploads_settings
+from realtime_uploads.core.errors import StorageError
 from realtime_uploads.core.s3_client import error_status, s3_client, tagging_xml
 from realtime_uploads.storage.base import StorageBackend
 
@@ -69,6 +72,29 @@ class S3Backend(StorageBackend):
             return None
         return True
 
+    #: Most keys of one DeleteObjects request (docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObjects.html).
+    DELETE_BATCH = 1000
+
+    def delete(self, keys: Sequence[str]) -> None:
+        """DeleteObjects in batches of at most 1000 keys (quiet mode: S3 lists only the failures).
+
+        Needs ``s3:DeleteObject`` on originals and variants. A key with no
+        object counts as deleted (S3 says so too). Raises StorageError naming
+        the keys S3 refused or the request that failed (the caller retries).
+        """
+        keys = list(dict.fromkeys(keys))
+        failed: list[str] = []
+        for start in range(0, len(keys), self.DELETE_BATCH):
+            batch = keys[start:start + self.DELETE_BATCH]
+            try:
+                answer = self.client.delete_objects(
+                    Bucket=self.bucket, Delete={"Objects": [{"Key": key} for key in batch], "Quiet": True})
+            except (ClientError, BotoCoreError) as exc:
+                raise StorageError(f"DeleteObjects of {len(batch)} key(s) failed: {exc}") from exc
+            failed += [f"{e.get('Key')} ({e.get('Code')})" for e in answer.get("Errors", [])]
+        if failed:
+            raise StorageError(f"S3 did not delete {len(failed)} object(s): {', '.join(failed[:10])}")
+
     def presign(self, upload: Any, *, request: Any = None, now: datetime | None = None) -> dict[str, Any]:
         policy = self.policy_for(upload, tagging=tagging_xml("pending"))
         expires_in = int((upload.expires_at - (now or timezone.now())).total_seconds())
@@ -82,6 +108,16 @@ class S3Backend(StorageBackend):
             ExpiresIn=max(1, expires_in),
         )
         return {"url": post["url"], "fields": post["fields"]}
+
+    def download_url(self, key: str, *, filename: str, content_type: str, expires_in: int,
+                     request: Any = None) -> str:
+        """A presigned GET of the original (SigV4, ``expires_in`` seconds) whose answer S3 sends with
+        ``Content-Disposition: attachment`` and ``content_type`` (``ResponseContentDisposition`` /
+        ``ResponseContentType``, AWS S3 API Reference, GetObject). Never ``PUBLIC_BASE_URL``: originals stay
+        private. Needs ``s3:GetObject`` on originals."""
+        return self.client.generate_presigned_url("get_object", ExpiresIn=expires_in, Params={
+            "Bucket": self.bucket, "Key": key, "ResponseContentType": content_type,
+            "ResponseContentDisposition": content_disposition_header(True, filename)})
 
     def variant_url(self, key: str) -> str:
         if self.public_base_url:

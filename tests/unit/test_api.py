@@ -174,7 +174,7 @@ def test_signed_callbacks_drive_the_upload_to_completed(make_upload, post_callba
     assert (event["status"], event["seq"]) == ("completed", 3)
     assert event["original"] == {"width": 4000, "height": 3000, "format": "JPEG"}
     assert [v["name"] for v in event["variants"]] == ["thumb", "large"]
-    assert event["variants"][0]["url"] == f"/media/variants/{upload.id}/thumb.webp"
+    assert event["variants"][0]["url"] == f"/api/uploads/local/files/variants/{upload.id}/thumb.webp"
 
 
 def test_repeated_callback_is_200_and_idempotent(make_upload, post_callback):

@@ -180,7 +180,7 @@ def test_the_template_tag_renders_a_completed_upload(make_upload):
     both, thumb_only, nothing, _ = html.split("|")
     assert both.startswith('<picture class="photo"><source type="image/avif" srcset="')
     assert f'srcset="{url(prefix + "thumb.avif")} 320w, {url(prefix + "large.avif")} 1280w"' in both
-    assert url(prefix + "thumb.avif").startswith("/media/variants/")
+    assert url(prefix + "thumb.avif").startswith("/api/uploads/local/files/variants/")
     assert f'<img src="{url(prefix + "large.jpg")}" srcset="{url(prefix + "thumb.webp")} 320w, ' in both
     assert 'width="1280" height="960" alt="&quot;&lt;&amp;&#x27;&gt;"' in both
     assert 'style="background-color: #336699"' in both

@@ -10,7 +10,6 @@ import time
 from datetime import timedelta
 
 import pytest
-from django.core.files.storage import storages
 from django.utils import timezone
 
 from realtime_uploads.models import Upload
@@ -60,7 +59,7 @@ def test_valid_post_is_stored_at_its_key_and_processed(client, live_callbacks):
     p = presign(client, len(data))
     response = post_file(client, p["upload"]["fields"], data)
     assert response.status_code == 204
-    storage = storages["default"]
+    storage = get_backend().storage
     key = p["upload"]["fields"]["key"]
     with storage.open(key) as stored:
         assert stored.read() == data
@@ -84,7 +83,7 @@ def test_tampered_key_is_refused_and_nothing_is_stored(client):
     p = presign(client, len(data))
     fields = {**p["upload"]["fields"], "key": "uploads/../../etc/cron.d/x"}
     _refused(client, fields, data, "AccessDenied", 403)
-    assert not storages["default"].exists(p["upload"]["fields"]["key"])
+    assert not get_backend().storage.exists(p["upload"]["fields"]["key"])
     assert Upload.objects.get(pk=p["id"]).status == "pending"
 
 
@@ -120,14 +119,14 @@ def test_expired_policy_is_access_denied(client, monkeypatch):
 def test_empty_file_is_entity_too_small(client):
     p = presign(client, 10)
     _refused(client, p["upload"]["fields"], b"", "EntityTooSmall", 400)
-    assert not storages["default"].exists(p["upload"]["fields"]["key"])
+    assert not get_backend().storage.exists(p["upload"]["fields"]["key"])
 
 
 def test_file_over_max_size_is_entity_too_large_and_not_stored(client, settings):
     settings.REALTIME_UPLOADS = {**settings.REALTIME_UPLOADS, "MAX_SIZE": 2000}
     p = presign(client, 2000)
     _refused(client, p["upload"]["fields"], b"x" * 5000, "EntityTooLarge", 400)
-    assert not storages["default"].exists(p["upload"]["fields"]["key"])
+    assert not get_backend().storage.exists(p["upload"]["fields"]["key"])
 
 
 def test_extra_field_is_access_denied(client):
@@ -158,7 +157,7 @@ def test_second_post_after_the_upload_was_received_is_refused(client, live_callb
     wait_for_status(p["id"], "completed")
     other = b"x" * len(data)  # of the declared size, so only the upload's state refuses it
     _refused(client, p["upload"]["fields"], other, "AccessDenied", 403)
-    with storages["default"].open(p["upload"]["fields"]["key"]) as stored:
+    with get_backend().storage.open(p["upload"]["fields"]["key"]) as stored:
         assert stored.read() == data  # the processed original was not swapped
 
 
@@ -170,4 +169,4 @@ def test_several_file_parts_are_refused_and_nothing_is_stored(client):
     files = [SimpleUploadedFile(f"{i}.jpg", data, "image/jpeg") for i in range(3)]
     response = client.post("/api/uploads/local/", {**p["upload"]["fields"], "file": files})
     assert response.status_code == 400 and s3_code(response) == "IncorrectNumberOfFilesInPostRequest"
-    assert not storages["default"].exists(p["upload"]["fields"]["key"])
+    assert not get_backend().storage.exists(p["upload"]["fields"]["key"])

@@ -11,10 +11,10 @@ import io
 import threading
 
 import pytest
-from django.core.files.storage import storages
 from django.test import Client
 
 from realtime_uploads.models import Upload
+from realtime_uploads.storage import get_backend
 from tests.conftest import jpeg_bytes
 from tests.unit.local.test_post_object import presign, s3_code, wait_for_status
 
@@ -66,7 +66,7 @@ def presigned(client):
 
 
 def nothing_stored(p) -> bool:
-    return not storages["default"].exists(p["upload"]["fields"]["key"]) and \
+    return not get_backend().storage.exists(p["upload"]["fields"]["key"]) and \
         Upload.objects.get(pk=p["id"]).status == "pending"
 
 
@@ -163,7 +163,7 @@ def test_a_double_submit_is_refused_and_the_first_file_completes(client, presign
     assert "already been received" in refused(post_raw(client, body), 403, "AccessDenied")
     upload = wait_for_status(p["id"], "completed")
     assert upload.error_code == ""
-    with storages["default"].open(p["upload"]["fields"]["key"]) as stored:
+    with get_backend().storage.open(p["upload"]["fields"]["key"]) as stored:
         assert stored.read() == data
 
 
@@ -189,18 +189,7 @@ def test_ten_posts_at_once_store_one_object_and_the_upload_completes(presigned):
     upload = wait_for_status(p["id"], "completed")
     assert upload.error_code == ""
     folder = p["upload"]["fields"]["key"].rsplit("/", 1)[0]
-    assert storages["default"].listdir(folder)[1] == ["p.jpg"]  # the losers' copies were removed
-
-
-def test_a_storage_that_overwrites_is_refused_for_the_local_backend(settings):
-    from django.core.exceptions import ImproperlyConfigured
-
-    from realtime_uploads.storage.local import LocalBackend
-
-    settings.STORAGES = {**settings.STORAGES, "default": {
-        "BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"allow_overwrite": True}}}
-    with pytest.raises(ImproperlyConfigured, match="overwrite"):
-        LocalBackend()
+    assert get_backend().storage.listdir(folder)[1] == ["p.jpg"]  # the losers' copies were removed
 
 
 # --- the declared size is the size --------------------------------------------------------------
@@ -258,7 +247,7 @@ def test_a_post_that_loses_the_race_at_the_last_moment_is_refused_and_the_winner
     from realtime_uploads.storage.policy import PostPolicy
 
     p, data = presigned
-    target = storages["default"].path(p["upload"]["fields"]["key"])
+    target = get_backend().storage.path(p["upload"]["fields"]["key"])
     winner = b"the other POST's bytes"
     real_open, real_rename, real_link = os.open, os.rename, os.link
 
@@ -278,10 +267,10 @@ def test_a_post_that_loses_the_race_at_the_last_moment_is_refused_and_the_winner
         upload.close()
         monkeypatch.undo()
     assert refused_error.value.code == "AccessDenied"
-    with storages["default"].open(p["upload"]["fields"]["key"]) as stored:
+    with get_backend().storage.open(p["upload"]["fields"]["key"]) as stored:
         assert stored.read() == winner
     folder = p["upload"]["fields"]["key"].rsplit("/", 1)[0]
-    assert storages["default"].listdir(folder)[1] == ["p.jpg"]  # nothing of ours is left beside it
+    assert get_backend().storage.listdir(folder)[1] == ["p.jpg"]  # nothing of ours is left beside it
 
 
 def test_a_write_that_fails_half_way_leaves_nothing_and_the_form_can_be_sent_again(presigned, monkeypatch):
@@ -308,13 +297,13 @@ def test_a_write_that_fails_half_way_leaves_nothing_and_the_form_can_be_sent_aga
     with pytest.raises(PolicyError) as failed:
         receive(get_backend(), policy, DiskFills(io.BytesIO(data), name="p.jpg"))
     assert (failed.value.code, failed.value.status) == ("InternalError", 500)
-    assert not storages["default"].exists(key)
-    assert storages["default"].listdir(key.rsplit("/", 1)[0])[1] == []  # no temporary file left either
+    assert not get_backend().storage.exists(key)
+    assert get_backend().storage.listdir(key.rsplit("/", 1)[0])[1] == []  # no temporary file left either
     monkeypatch.setattr(get_runner().dispatcher, "submit", lambda key: True)  # stored is what is checked
     upload = spooled(data)
     try:
         receive(get_backend(), policy, upload)
     finally:
         upload.close()
-    with storages["default"].open(key) as stored:
+    with get_backend().storage.open(key) as stored:
         assert stored.read() == data

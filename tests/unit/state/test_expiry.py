@@ -71,11 +71,11 @@ def test_a_change_that_lands_first_is_never_overwritten_by_the_deadline(make_upl
 
 def test_expire_uploads_command_asks_the_backend_whether_the_file_arrived(make_upload, settings, tmp_path):
     from django.core.files.base import ContentFile
-    from django.core.files.storage import storages
+    from realtime_uploads.storage import get_backend
 
-    settings.MEDIA_ROOT = tmp_path
+    settings.REALTIME_UPLOADS = {**settings.REALTIME_UPLOADS, "LOCAL_ROOT": tmp_path}
     arrived, absent = make_upload(), make_upload()
-    storages["default"].save(arrived.key, ContentFile(b"bytes"))
+    get_backend().storage.save(arrived.key, ContentFile(b"bytes"))
     age(arrived, expires_at=10_000)
     age(absent, expires_at=10_000)
     out = StringIO()
