@@ -18,18 +18,21 @@ class Status(models.TextChoices):
     COMPLETED = "completed", "Completed"
     FAILED = "failed", "Failed"
     EXPIRED = "expired", "Expired"
+    CANCELLED = "cancelled", "Cancelled"
 
 
-TERMINAL_STATUSES = frozenset({Status.COMPLETED, Status.FAILED, Status.EXPIRED})
+TERMINAL_STATUSES = frozenset({Status.COMPLETED, Status.FAILED, Status.EXPIRED, Status.CANCELLED})
 
 #: Which status may follow which. A repeat of the current status is handled
 #: separately (an idempotent no-op), so it is not listed here.
 TRANSITIONS: dict[str, frozenset[str]] = {
-    Status.PENDING: frozenset({Status.PROCESSING, Status.COMPLETED, Status.FAILED, Status.EXPIRED}),
-    Status.PROCESSING: frozenset({Status.COMPLETED, Status.FAILED}),
+    Status.PENDING: frozenset({Status.PROCESSING, Status.COMPLETED, Status.FAILED, Status.EXPIRED,
+                               Status.CANCELLED}),
+    Status.PROCESSING: frozenset({Status.COMPLETED, Status.FAILED, Status.CANCELLED}),
     Status.COMPLETED: frozenset(),
     Status.FAILED: frozenset(),
     Status.EXPIRED: frozenset(),
+    Status.CANCELLED: frozenset(),
 }
 
 
@@ -40,6 +43,11 @@ class Upload(models.Model):
     clients keep the highest they have seen. ``size`` is the size the client
     declared at presign (bytes); the presigned policy's ``content-length-range``
     is exactly ``[size, size]``, so the stored original has this size.
+
+    Deleting an upload (``upload.delete()``, a queryset's ``delete()``, the
+    admin) deletes its original and its variants' files from storage once the
+    transaction commits, and tells its followers (status ``deleted``): see
+    :mod:`realtime_uploads.state.purge`.
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)

@@ -25,13 +25,35 @@ from realtime_uploads.exceptions import (
     UploadNotFound,
 )
 from realtime_uploads.runtime.answers import Answer, busy, error, not_found
+from realtime_uploads.models import Status
 from realtime_uploads.runtime.executor import run
 from realtime_uploads.state import outbox, services
-from realtime_uploads.state.selectors import parse_upload_id, upload_exists
+from realtime_uploads.state.purge import purge_later
+from realtime_uploads.state.selectors import parse_upload_id, upload_exists, upload_key
+
+#: The 409's ``code`` for a report about an upload its owner cancelled (its object, and any variants the
+#: report names, are deleted: the processor skips it).
+UPLOAD_CANCELLED = "upload_cancelled"
 
 
 def apply_callback(upload_id: uuid.UUID, data: dict[str, Any]) -> dict[str, Any]:
-    """Apply a validated callback body through the services; the event after it. Raises the services' errors."""
+    """Apply a validated callback body through the services; the event after it. Raises the services' errors.
+
+    A report about a ``cancelled`` upload raises IllegalTransition after
+    queueing its original's key and the variant keys the report names for
+    deletion (:func:`~realtime_uploads.state.purge.purge_later`): the file that
+    arrived after the cancel, and what was rendered of it, are not kept.
+    """
+    try:
+        return _apply(upload_id, data)
+    except IllegalTransition as exc:
+        if exc.current == Status.CANCELLED:
+            variants = [f["key"] for v in data.get("variants", ()) for f in v.get("formats") or [v]]
+            purge_later([upload_key(upload_id), *variants])
+        raise
+
+
+def _apply(upload_id: uuid.UUID, data: dict[str, Any]) -> dict[str, Any]:
     etag = data.get("object", {}).get("etag", "")
     if data["status"] == "processing":
         result = services.upload_mark_processing(upload_id=upload_id, object_etag=etag)
@@ -73,6 +95,8 @@ async def callback(upload_id: str, body: bytes, signature: str | None) -> Answer
     except UploadNotFound:
         return not_found()
     except IllegalTransition as exc:
+        if exc.current == Status.CANCELLED:
+            return error(409, "The upload was cancelled; its object is being deleted.", code=UPLOAD_CANCELLED)
         return error(409, str(exc), code="illegal_transition")
     return Answer(200, event)
 

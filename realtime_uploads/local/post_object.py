@@ -15,6 +15,7 @@ problem, never a 500.
 
 from __future__ import annotations
 
+import logging
 from xml.sax.saxutils import escape
 
 from django.core.exceptions import SuspiciousOperation
@@ -27,12 +28,14 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from realtime_uploads.conf import uploads_settings
-from realtime_uploads.exceptions import PolicyError
+from realtime_uploads.exceptions import PolicyError, StorageError
 from realtime_uploads.local.runner import get_runner
 from realtime_uploads.state.selectors import upload_is_pending
 from realtime_uploads.storage import get_backend
 from realtime_uploads.storage.local import LocalBackend
 from realtime_uploads.storage.policy import PostPolicy, entity_too_large
+
+logger = logging.getLogger(__name__)
 
 
 class CappedUploadHandler(TemporaryFileUploadHandler):
@@ -124,7 +127,8 @@ def receive(backend: LocalBackend, policy: PostPolicy, file: File) -> None:
 
     The first object of an upload wins: a later POST of the same form (a
     double submit, or ten at once) is AccessDenied (403) and changes nothing,
-    and so is a POST for an upload no longer ``pending``. A write that fails
+    and so is a POST for an upload no longer ``pending`` (a file stored while
+    its upload was cancelled is deleted again, never processed). A write that fails
     (a full disk) leaves nothing at the key and is InternalError (500).
     """
     if not upload_is_pending(policy.key):
@@ -134,6 +138,12 @@ def receive(backend: LocalBackend, policy: PostPolicy, file: File) -> None:
     except OSError as exc:
         raise PolicyError("InternalError", "The object could not be stored.", 500) from exc
     if not stored:  # another POST of this upload created the key first: it wins
+        raise already_received()
+    if not upload_is_pending(policy.key):  # cancelled (or expired) while the file was written: not kept
+        try:
+            backend.delete([policy.key])
+        except StorageError:  # left for the retention (cleanup_uploads) to delete with the upload
+            logger.warning("Could not delete %s, stored after its upload was cancelled.", policy.key)
         raise already_received()
     # Declined when the queue is full or shutdown has begun: the object is stored and the
     # upload pending, so the sweep (here or in the next process) dispatches it later.

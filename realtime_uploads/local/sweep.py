@@ -18,7 +18,10 @@ before is offered again only after an exponential backoff (another process
 sharing the database may still be rendering it). The sweep
 also runs :func:`~realtime_uploads.state.expiry.uploads_expire`, so deadlines
 (``PROCESSING_TIMEOUT``, expiry) hold without a cron job; an upload that
-keeps failing to finish is ended there instead of retried for ever.
+keeps failing to finish is ended there instead of retried for ever. And it
+runs the retention of :mod:`realtime_uploads.state.retention` (what
+``manage.py cleanup_uploads`` does, at most :data:`CLEANUP_LIMIT` uploads a
+sweep), so nothing is kept for ever there either.
 """
 
 from __future__ import annotations
@@ -33,13 +36,17 @@ from typing import Any
 from django.db import close_old_connections
 from django.utils import timezone
 
+from realtime_uploads.state import purge
 from realtime_uploads.state.expiry import uploads_expire
+from realtime_uploads.state.retention import uploads_cleanup
 from realtime_uploads.state.selectors import pending_keys, silent_processing_keys
 
 logger = logging.getLogger(__name__)
 
 #: Most keys one sweep dispatches.
 LIMIT = 200
+#: Most uploads one sweep deletes by the retention settings.
+CLEANUP_LIMIT = 100
 #: Most ``pending`` rows one sweep looks at to find them (uploads presigned and never sent are pending too).
 SCAN = 5000
 
@@ -108,13 +115,16 @@ class Sweeper:
             keys = stale_keys(storage=self.storage, retry_after=self.retry_after,
                               exclude=self.dispatcher.in_flight())
             dispatched = self._offer(keys)
+            with purge.synchronously():  # this is a background thread already
+                removed = uploads_cleanup(limit=CLEANUP_LIMIT, object_exists=self._exists).removed
         except Exception:
             logger.exception("The local processing sweep failed; it will run again.")
             return 0, 0
         finally:
             close_old_connections()
-        if ended or dispatched:
-            logger.info("Sweep: %d upload(s) ended by their deadline, %d re-dispatched.", ended, dispatched)
+        if ended or dispatched or removed:
+            logger.info("Sweep: %d upload(s) ended by their deadline, %d re-dispatched, %d deleted by the "
+                        "retention settings.", ended, dispatched, removed)
         return ended, dispatched
 
     def _exists(self, key: str) -> bool | None:

@@ -1,4 +1,4 @@
-"""Create the bucket, its CORS rule, the SQS queue and the S3 → SQS notification.
+"""Create the bucket, its CORS rule, its lifecycle rules, the SQS queue and the S3 → SQS notification.
 
 For local stacks (docker-compose's one-shot ``init`` service, the test
 suite) against an S3-compatible server; on AWS, ``template.yaml`` does the
@@ -20,13 +20,38 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from realtime_uploads.core.s3_client import LIFECYCLE_TAG
+
+
+def lifecycle_rules(*, key_prefix: str = "uploads/", pending_days: int = 1) -> list[dict[str, Any]]:
+    """The bucket's lifecycle rules, as ``template.yaml`` has them: what S3 expires by itself.
+
+    Originals are tagged ``pending`` by the presigned POST and re-tagged
+    ``completed`` by the processor, so an original still ``pending`` after
+    ``pending_days`` days never completed (never processed, failed, expired or
+    cancelled) and S3 deletes it even if no ``cleanup_uploads`` runs; and
+    incomplete multipart uploads are aborted after a day. Whether a completed
+    upload is still referenced is the database's to say (``cleanup_uploads``).
+    S3 counts days from the object's creation, rounded to the next midnight UTC
+    (docs.aws.amazon.com/AmazonS3/latest/userguide/lifecycle-expire-general-considerations.html).
+    """
+    return [
+        {"ID": "expire-never-processed-uploads", "Status": "Enabled",
+         "Filter": {"And": {"Prefix": key_prefix, "Tags": [{"Key": LIFECYCLE_TAG, "Value": "pending"}]}},
+         "Expiration": {"Days": pending_days}},
+        {"ID": "abort-incomplete-multipart", "Status": "Enabled", "Filter": {"Prefix": ""},
+         "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1}},
+    ]
+
 
 def provision(*, bucket: str, queue: str, origins: list[str], key_prefix: str = "uploads/",
-              session: Any = None, addressing_style: str = "path") -> str:
+              session: Any = None, addressing_style: str = "path", pending_days: int = 1) -> str:
     """Create (or keep) everything; return the queue URL.
 
     The CORS rule lets ``origins`` POST (and GET variants) from the browser,
-    exposing ``ETag``; the notification sends ``s3:ObjectCreated:*`` under
+    exposing ``ETag``; the lifecycle rules are :func:`lifecycle_rules`
+    (``pending_days``: days before an original that never completed is
+    expired); the notification sends ``s3:ObjectCreated:*`` under
     ``key_prefix`` to the queue, whose policy admits only this bucket.
     """
     session = session or boto3.session.Session()
@@ -44,6 +69,8 @@ def provision(*, bucket: str, queue: str, origins: list[str], key_prefix: str = 
     s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": [{
         "AllowedOrigins": origins, "AllowedMethods": ["POST", "GET"], "AllowedHeaders": ["*"],
         "ExposeHeaders": ["ETag"], "MaxAgeSeconds": 3000}]})
+    s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={
+        "Rules": lifecycle_rules(key_prefix=key_prefix, pending_days=pending_days)})
     queue_url = sqs.create_queue(QueueName=queue, Attributes={"VisibilityTimeout": "60"})["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     sqs.set_queue_attributes(QueueUrl=queue_url, Attributes={"Policy": json.dumps({
@@ -64,8 +91,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--queue", required=True)
     parser.add_argument("--origin", action="append", required=True, help="browser origin allowed to POST (repeat)")
     parser.add_argument("--key-prefix", default="uploads/")
+    parser.add_argument("--pending-days", type=int, default=1,
+                        help="days before S3 deletes an original that never completed (default 1)")
     args = parser.parse_args(argv)
-    print(provision(bucket=args.bucket, queue=args.queue, origins=args.origin, key_prefix=args.key_prefix))
+    print(provision(bucket=args.bucket, queue=args.queue, origins=args.origin, key_prefix=args.key_prefix,
+                    pending_days=args.pending_days))
     return 0
 
 

@@ -79,6 +79,17 @@ def upload_event(upload: Upload, variants: Iterable[Variant] | None = None) -> d
     }
 
 
+#: The status of the last event an upload's followers get: it was deleted (contract 0.3; the row and its bytes are gone).
+DELETED = "deleted"
+
+
+def deleted_event(upload: Upload, *, at) -> dict[str, Any]:
+    """The last event of ``upload``, deleted at ``at`` (a datetime): the event's shape with ``status``
+    ``"deleted"``, ``seq`` one past the upload's, nothing else (no variants, no error)."""
+    return {"type": EVENT_TYPE, "id": str(upload.pk), "status": DELETED, "seq": upload.seq + 1, "original": None,
+            "placeholder": None, "color": None, "variants": [], "error": None, "updated_at": _timestamp(at)}
+
+
 def variant_event(variant: Variant, backend) -> dict[str, Any]:
     """One variant of the event: its fallback file's ``format``/``size``/``url`` and every file in ``formats``."""
     files = [

@@ -34,6 +34,11 @@ def upload_exists(upload_id: uuid.UUID) -> bool:
     return Upload.objects.filter(pk=upload_id).exists()
 
 
+def upload_key(upload_id: uuid.UUID) -> str:
+    """The original's key of the upload ``upload_id``, or "" when there is no such upload."""
+    return Upload.objects.filter(pk=upload_id).values_list("key", flat=True).first() or ""
+
+
 def upload_is_pending(key: str) -> bool:
     """Whether the upload whose original is ``key`` exists and is still ``pending`` (its object not yet
     received, as far as the database knows)."""

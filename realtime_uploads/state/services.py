@@ -25,13 +25,16 @@ from realtime_uploads.conf import uploads_settings
 from realtime_uploads.core.errors import TIMEOUT
 from realtime_uploads.core.keys import original_key
 from realtime_uploads.exceptions import IllegalTransition, ObjectMismatch, UploadNotFound
-from realtime_uploads.models import TRANSITIONS, Status, Upload
+from realtime_uploads.models import TERMINAL_STATUSES, TRANSITIONS, Status, Upload
 from realtime_uploads.state.events import upload_event
 from realtime_uploads.state.outbox import publish
 from realtime_uploads.state.statements import apply_if_legal, insert_variants
 
 #: The message of an upload ended because no file arrived before its presigned POST expired.
 NO_FILE = "No file arrived before the upload expired."
+#: The error code and message of a ``cancelled`` upload.
+CANCELLED = "cancelled"
+CANCELLED_MESSAGE = "The upload was cancelled."
 
 
 @dataclass(frozen=True)
@@ -207,3 +210,42 @@ def upload_mark_timed_out(*, upload_id: uuid.UUID | str, message: str,
                           guard: Callable[[Upload], bool] | None = None) -> Transition:
     """→ ``failed`` with code ``timeout``: no result came in time. Raises UploadNotFound, IllegalTransition."""
     return _transition(upload_id, Status.FAILED, guard=guard, error_code=TIMEOUT, error_message=message)
+
+
+def upload_cancel(*, upload_id: uuid.UUID | str) -> Transition:
+    """``pending`` | ``processing`` → ``cancelled`` (code ``cancelled``), pushed like every change.
+
+    A ``pending`` upload no longer counts against ``MAX_PENDING_PER_CLIENT``
+    once this commits; an object that arrives afterwards is refused (local
+    backend) or deleted when its ``processing`` report comes (409
+    ``upload_cancelled``). Raises UploadNotFound, IllegalTransition.
+    """
+    return _transition(upload_id, Status.CANCELLED, error_code=CANCELLED, error_message=CANCELLED_MESSAGE)
+
+
+@dataclass(frozen=True)
+class Removal:
+    """What :func:`upload_remove` did: ``deleted`` (row and bytes gone), or cancelled with the ``event`` after it."""
+
+    deleted: bool
+    event: dict[str, Any] | None = None
+
+
+def upload_remove(*, upload_id: uuid.UUID, allowed: Callable[[Upload], bool] = lambda upload: True) -> Removal:
+    """What ``DELETE /api/uploads/<id>/`` does, decided on the locked row: an unfinished upload is cancelled
+    (:func:`upload_cancel`); a finished one (``completed``, ``failed``, ``expired``, ``cancelled``) is deleted,
+    its stored objects after commit and its followers told (:mod:`.purge`).
+
+    ``allowed(upload)`` is the caller's authorisation, checked on the locked
+    row. Raises UploadNotFound (no such upload), PermissionError (not allowed).
+    """
+    with transaction.atomic():
+        upload = Upload.objects.select_for_update().filter(pk=upload_id).first()
+        if upload is None:
+            raise UploadNotFound(str(upload_id))
+        if not allowed(upload):
+            raise PermissionError(str(upload_id))
+        if upload.status in TERMINAL_STATUSES:
+            upload.delete()  # post_delete: the last event and the purge, after commit (state/purge.py)
+            return Removal(deleted=True)
+        return Removal(deleted=False, event=upload_cancel(upload_id=upload_id).event)

@@ -70,6 +70,23 @@ test("cancel() aborts the storage POST, unsubscribes, dispatches cancelled and r
   handle.cancel(); // twice: nothing more
   await tick(5);
   assert.equal(seen.length, 3);
+  // The server is told (contract 0.3): one DELETE of the upload, authorised by its token.
+  const deletes = server.fetches.filter((f) => f.init.method === "DELETE");
+  assert.equal(deletes.length, 1);
+  const url = new URL(deletes[0].url);
+  assert.equal(url.pathname, `/api/uploads/${handle.id}/`);
+  assert.equal(url.searchParams.get("token"), server.uploads.get(handle.id).token);
+});
+
+test("a cancelled or deleted event from the server ends the upload as cancelled", async () => {
+  const server = new FakeServer();
+  server.storageMode = "hang";
+  const uploader = createUploader(server.options());
+  const handle = uploader.upload(file());
+  await until(() => server.sockets[0]?.subscribed.has(handle.id), 500, "the subscription");
+  server.push(handle.id, "cancelled");
+  await assert.rejects(handle.promise, { name: "UploadError", code: "cancelled" });
+  assert.equal(server.fetches.filter((f) => f.init.method === "DELETE").length, 0, "the server knew already");
 });
 
 test("preventDefault on before-upload cancels that file before any request", async () => {

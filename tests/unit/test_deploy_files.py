@@ -91,7 +91,7 @@ def test_callback_secret_comes_from_secrets_manager_never_plain_text(template):
 
 
 def _statements(transformed):
-    role = next(r for r in transformed["Resources"].values() if r["Type"] == "AWS::IAM::Role")
+    role = transformed["Resources"]["ProcessorFunctionRole"]  # SAM's role of the function (not the cleanup's)
     return [s for policy in role["Properties"].get("Policies", []) for s in policy["PolicyDocument"]["Statement"]]
 
 
@@ -119,6 +119,22 @@ def test_bucket_is_private_with_cors_notification_and_unprocessed_expiry(templat
     assert params["VariantPrefix"]["Default"] == PROCESSOR_DEFAULTS["VARIANT_PREFIX"]
     assert params["MaxSize"]["Default"] == PROCESSOR_DEFAULTS["MAX_SIZE"]
     assert params["AllowedContentTypes"]["Default"].split(",") == list(PROCESSOR_DEFAULTS["ALLOWED_CONTENT_TYPES"])
+
+
+def test_cleanup_runs_on_a_schedule_only_when_asked_and_may_only_start_its_task(template):
+    resources, conditions = template["Resources"], template["Conditions"]
+    schedule, role = resources["CleanupSchedule"], resources["CleanupSchedulerRole"]
+    assert schedule["Condition"] == role["Condition"] == "HasCleanupTask"
+    refs = {c["Fn::Not"][0]["Fn::Equals"][0]["Ref"] for c in conditions["HasCleanupTask"]["Fn::And"]}
+    assert refs == {"CleanupClusterArn", "CleanupTaskDefinitionArn", "CleanupSubnets"}
+    assert all(template["Parameters"][name]["Default"] == "" for name in refs)  # off unless given
+    target = schedule["Properties"]["Target"]
+    assert target["EcsParameters"]["TaskDefinitionArn"] == {"Ref": "CleanupTaskDefinitionArn"}
+    [policy] = role["Properties"]["Policies"]
+    actions = {s["Action"] for s in policy["PolicyDocument"]["Statement"]}
+    assert actions == {"ecs:RunTask", "iam:PassRole"}
+    run = next(s for s in policy["PolicyDocument"]["Statement"] if s["Action"] == "ecs:RunTask")
+    assert run["Resource"] == {"Ref": "CleanupTaskDefinitionArn"}
 
 
 def test_lambda_build_packages_the_processor_pillow_and_pi_heif_without_django(tmp_path):

@@ -31,7 +31,7 @@ export interface Variant {
 export interface UploadEvent {
   type: "upload.status";
   id: string;
-  status: "pending" | "processing" | "completed" | "failed" | "expired";
+  status: "pending" | "processing" | "completed" | "failed" | "expired" | "cancelled" | "deleted";
   seq: number;
   original?: { width: number; height: number; format: string } | null;
   /** 0.2, completed only: a base64 ThumbHash (a few dozen bytes); see placeholderURL(). */
@@ -139,6 +139,7 @@ export interface UploadHandle {
   readonly contentType: string | null;
   /** Resolves with the completed event; rejects with UploadError (code "cancelled" after cancel()). */
   readonly promise: Promise<UploadEvent>;
+  /** Stop here; once presigned, also `DELETE status_url?token=` so the server cancels it (contract 0.3). */
   cancel(): void;
 }
 
@@ -160,6 +161,11 @@ export interface Uploader {
   uploadMany(files: Iterable<File> | ArrayLike<File>, options?: PerUploadOptions): UploadHandle[];
   /** Follow an upload made earlier (an item of GET /api/uploads/, e.g. after a reload); same events and promise. */
   follow(item: HistoryItem, options?: PerUploadOptions): UploadHandle;
+  /**
+   * Live history: `realtime-uploads:created` for each upload the same user or session starts in another tab,
+   * over this uploader's socket (kept open for it; not while long-polling). Returns a function that stops it.
+   */
+  followHistory(): () => void;
   readonly state: ConnectionState;
   readonly target: EventTarget;
   close(): void;
@@ -185,6 +191,10 @@ export interface UploadEventMap {
   "realtime-uploads:failed": CustomEvent<UploadDetail & { error: UploadError; event: UploadEvent | null }>;
   "realtime-uploads:cancelled": CustomEvent<UploadDetail & { error: UploadError }>;
   "realtime-uploads:connection": CustomEvent<{ state: ConnectionState; attempt?: number; delay?: number }>;
+  /** Live history (followHistory): another tab of this user or session presigned `item`; follow(item) watches it. */
+  "realtime-uploads:created": CustomEvent<{ id: string; item: HistoryItem }>;
+  /** guardImage: an image's file did not load; a Retry button is shown in its place. */
+  "realtime-uploads:image-error": CustomEvent<{ element: HTMLElement; src: string }>;
 }
 
 export const PREFIX: "realtime-uploads:";
@@ -247,6 +257,20 @@ export function pictureParts(event: Partial<UploadEvent>, options?: PictureOptio
 export function srcsetFor(variants: Variant[], format?: VariantFormatName): string;
 /** `url` if http:, https: or relative, with no whitespace or control characters; else null. */
 export function safeUrl(url: unknown): string | null;
+
+/** Sentences guardImage shows; replace them to translate. */
+export const imageMessages: {
+  unavailable: string; retry: string; retrying: string; retryLabel: (alt: string) => string;
+};
+/**
+ * A visible state and a Retry button for an image whose file does not load, instead of a broken icon:
+ * `element.dataset.imageState` "loading" | "loaded" | "broken"; when broken the element is hidden and a
+ * `span.realtime-uploads-broken` after it holds the words and the button; `realtime-uploads:image-error`
+ * bubbles. `retry` may give a fresh element (new URLs) to load instead of the same one again.
+ */
+export function guardImage<T extends HTMLElement>(element: T, options?: {
+  retry?: () => HTMLElement | null | Promise<HTMLElement | null>; alt?: string;
+}): T;
 
 /** The vendored ThumbHash decoder (thumbhash@0.1.1, MIT, Evan Wallace). */
 export function thumbHashToRGBA(hash: ArrayLike<number>): { w: number; h: number; rgba: Uint8Array };

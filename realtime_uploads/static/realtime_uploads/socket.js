@@ -9,12 +9,15 @@
 // snapshots catch up on whatever was missed), keeps only events whose seq is
 // newer than the last seen per id, replaces a socket that stops answering
 // {"type": "ping"}, and falls back to long-polling when no socket opens.
+// Live history (followHistory): {"type": "follow_history"} on every open, and
+// each {"type": "upload.created", ...} the server then sends is handed on; the
+// socket stays open for it while nothing else is followed.
 
 import { backoff } from "./config.js";
 import { uploadError } from "./errors.js";
 import { poll } from "./poll.js";
 
-export const TERMINAL = new Set(["completed", "failed", "expired"]);
+export const TERMINAL = new Set(["completed", "failed", "expired", "cancelled", "deleted"]);
 // Error codes naming an id that end that subscription; any other code (a cap
 // on subscriptions, a server that cannot subscribe now) moves it to long-poll.
 const FINAL_ERRORS = new Set(["forbidden", "not_found", "malformed_id", "bad_request"]);
@@ -56,7 +59,8 @@ export class Connection {
     this.everOpened = false;
     this.attempts = 0;
     this.awaitingPong = false;
-    this.timers = { fallback: 0, retry: 0, open: 0, ping: 0 };
+    this.history = null; // {onCreated, refused}: live history followed (followHistory)
+    this.timers = { fallback: 0, retry: 0, open: 0, ping: 0, history: 0 };
     this.pollCtx = {
       fetch: cfg.fetch,
       headers: cfg.headers,
@@ -83,6 +87,40 @@ export class Connection {
     return () => this.unsubscribe(s.id);
   }
 
+  /**
+   * Live history: `onCreated(item)` for each `upload.created` message (a history item of an upload the
+   * same user or session started, in any tab), as long as the socket is open (not while long-polling).
+   * Keeps the socket open while nothing else is followed. Returns a function that stops it.
+   * @param {(item: object) => void} onCreated
+   * @returns {() => void}
+   */
+  followHistory(onCreated) {
+    this.history = { onCreated, refused: false };
+    if (this.open) this.send({ type: "follow_history" });
+    else if (!this.socket && !this.timers.retry && !this.polling) this.start();
+    return () => this.stopHistory();
+  }
+
+  /**
+   * After a refusal (`forbidden`: the socket's handshake came without a session; this tab's presign starts
+   * one), connect again at once: the server reads the session from the handshake's cookie only. The
+   * uploads followed are subscribed again on the new socket (their snapshots catch up).
+   */
+  retryHistory() {
+    if (this.history?.refused && this.open) {
+      this.history.refused = false;
+      this.drop();
+      this.connect();
+    }
+  }
+
+  stopHistory() {
+    if (!this.history) return;
+    this.history = null;
+    clearTimeout(this.timers.history);
+    if (!this.subs.size) this.idle(); // the socket's own group is left when it closes
+  }
+
   /** Stop following `id` (tells the server when the socket is open). */
   unsubscribe(id) {
     const sub = this.subs.get(id);
@@ -91,12 +129,14 @@ export class Connection {
     sub.closed = true;
     sub.abort?.();
     if (this.open && !sub.polling) this.send({ type: "unsubscribe", id });
-    if (!this.subs.size) this.idle();
+    if (!this.subs.size && !this.history) this.idle();
   }
 
   /** Stop following everything; the socket closes. */
   close() {
+    this.history = null;
     for (const id of [...this.subs.keys()]) this.unsubscribe(id);
+    if (!this.subs.size) this.idle();
   }
 
   setState(state, info = {}, always = false) {
@@ -145,6 +185,7 @@ export class Connection {
     clearTimeout(this.timers.fallback);
     clearTimeout(this.timers.open);
     this.setState("open");
+    if (this.history) this.send({ type: "follow_history" });
     for (const sub of this.subs.values()) {
       if (!sub.polling) this.send({ type: "subscribe", id: sub.id, token: sub.token });
     }
@@ -157,6 +198,9 @@ export class Connection {
 
   receive(message) {
     if (!message || typeof message !== "object") return;
+    if (message.type === "upload.created" || (message.type === "error" && message.id === undefined)) {
+      return this.historyMessage(message);
+    }
     const sub = typeof message.id === "string" ? this.subs.get(message.id) : undefined;
     if (message.type === "upload.status" && sub) this.deliver(sub, message);
     else if (message.type === "error" && sub) {
@@ -164,6 +208,21 @@ export class Connection {
       const detail = message.error?.message ?? null;
       if (FINAL_ERRORS.has(code)) this.fail(sub, code, { detail });
       else this.startPoll(sub);
+    }
+  }
+
+  historyMessage(message) {
+    const history = this.history;
+    if (!history) return;
+    if (message.type === "upload.created") {
+      if (typeof message.id === "string") history.onCreated(message);
+    } else if (message.error?.code === "forbidden") {
+      history.refused = true;
+    } else if (message.error?.code === "try_again") {
+      clearTimeout(this.timers.history);
+      this.timers.history = setTimeout(() => {
+        if (this.history === history && this.open) this.send({ type: "follow_history" });
+      }, backoff(this.cfg.reconnect, 1));
     }
   }
 
@@ -209,7 +268,7 @@ export class Connection {
   /** Drop the current socket and connect again after the backoff delay. */
   replace() {
     this.drop();
-    if (!this.subs.size || this.polling) return;
+    if ((!this.subs.size && !this.history) || this.polling) return;
     const delay = backoff(this.cfg.reconnect, this.attempts++);
     this.setState(this.everOpened ? "reconnecting" : "connecting", { attempt: this.attempts, delay }, true);
     this.timers.retry = setTimeout(() => this.connect(), delay);

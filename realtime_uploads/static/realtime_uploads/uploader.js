@@ -3,7 +3,7 @@
 // upload on the one shared socket, POST the bytes to storage under a
 // concurrency limit, and report every stage as a DOM event and a promise.
 
-import { settings, sleep } from "./config.js";
+import { absolute, settings, sleep } from "./config.js";
 import { UploadError, uploadError } from "./errors.js";
 import { defaultTarget, dispatch } from "./events.js";
 import { checkLimits, csrfCookie, normaliseLimits, presignBatch, presignOne } from "./presign.js";
@@ -62,6 +62,14 @@ export function createUploader(options = {}) {
     onState: (state, info) => dispatch(target, "connection", { state, ...info }),
   });
   const slot = limiter(Math.max(1, cfg.concurrency));
+  const own = new Set(); // ids this uploader presigned or follows: live history (followHistory) skips them
+  const presigning = new Set(); // presign requests under way: their answers may name the next "created" id
+  const track = (promise) => {
+    presigning.add(promise);
+    const done = () => presigning.delete(promise);
+    promise.then(done, done);
+    return promise;
+  };
   const types = new WeakMap(); // file -> the content type resolveType() found, asked for at presign
   const presignCtx = () => ({
     fetch: fetchFn,
@@ -105,7 +113,23 @@ export function createUploader(options = {}) {
       emit(error.code === "cancelled" ? "cancelled" : "failed", { error, event: error.event });
       reject(error);
     };
-    const cancel = () => finish(uploadError("cancelled", { context: context(file), messages: table }));
+    let remote = null; // {url, token} once presigned or followed: where cancel() sends its DELETE
+    let cancelled = false;
+    /** Tell the server (DELETE /api/uploads/<id>/?token=): it frees the pending slot and drops a late file. */
+    const cancelOnServer = () => {
+      if (!remote) return;
+      const url = absolute(remote.url);
+      if (remote.token) url.searchParams.set("token", remote.token);
+      Promise.resolve()
+        .then(() => fetchFn(url.href, { method: "DELETE", credentials: "same-origin", keepalive: true, headers: { Accept: "application/json", ...options.headers } }))
+        .catch(() => {}); // best effort: the server's deadline ends it anyway
+    };
+    const cancel = () => {
+      if (settled) return;
+      cancelled = true;
+      finish(uploadError("cancelled", { context: context(file), messages: table }));
+      cancelOnServer();
+    };
     const deadline = perCall.deadline ?? cfg.deadline;
     const late = () => finish(uploadError("timeout", { context: { ...context(file), seconds: deadline / 1000 }, messages: table }));
     const deadlineTimer = deadline > 0 ? setTimeout(late, deadline) : 0;
@@ -125,6 +149,8 @@ export function createUploader(options = {}) {
         finish(uploadError(code, { event, detail: event.error?.message ?? null, context: context(file), messages: table }));
       } else if (event.status === "expired") {
         finish(uploadError("expired", { event, context: context(file), messages: table }));
+      } else if (event.status === "cancelled" || event.status === "deleted") {
+        finish(uploadError("cancelled", { event, context: context(file), messages: table }));
       }
     };
 
@@ -150,7 +176,10 @@ export function createUploader(options = {}) {
     const run = async (answerPromise) => {
       try {
         const answer = await answerPromise;
-        if (settled) return;
+        own.add(answer.id);
+        connection.retryHistory(); // the browser has a session now, if it had none
+        remote = { url: answer.status_url ?? `${cfg.presignUrl}${answer.id}/`, token: answer.subscribe?.token };
+        if (settled) return void (cancelled && cancelOnServer()); // cancelled while presigning
         id = answer.id;
         if (!emit("presigned", { presign: answer })) return cancel();
         // Subscribe first: the snapshot on subscribe means no event can be missed.
@@ -186,7 +215,9 @@ export function createUploader(options = {}) {
     /** An upload made earlier (a history item): only follow it, its bytes are the server's business. */
     const watch = (item) => {
       id = item.id;
+      own.add(id);
       uploaded = item.status !== "pending";
+      remote = { url: item.status_url ?? `${cfg.presignUrl}${id}/`, token: item.token };
       unsubscribe = connection.subscribe({
         id,
         token: item.token,
@@ -214,7 +245,7 @@ export function createUploader(options = {}) {
   /** Upload one file; see index.d.ts (UploadHandle). */
   function upload(file, perCall = {}) {
     const j = job(file, perCall);
-    j.prepare().then((ready) => ready && j.run(presignOne(file, presignCtx(), j.signal)));
+    j.prepare().then((ready) => ready && j.run(track(presignOne(file, presignCtx(), j.signal))));
     return j.handle;
   }
 
@@ -240,7 +271,7 @@ export function createUploader(options = {}) {
     const size = Math.max(1, Math.min(cfg.batchSize, options.limits?.maxBatch ?? options.limits?.max_batch ?? Infinity));
     for (let start = 0; start < ready.length; start += size) {
       const chunk = ready.slice(start, start + size);
-      const results = presignBatch(chunk.map((j) => j.handle.file), presignCtx());
+      const results = track(presignBatch(chunk.map((j) => j.handle.file), presignCtx()));
       chunk.forEach((j, i) =>
         j.run(results.then((r) => {
           if (r[i].error) throw r[i].error;
@@ -255,6 +286,23 @@ export function createUploader(options = {}) {
     uploadMany,
     follow,
     target,
+    /**
+     * Live history: `realtime-uploads:created` (detail `{id, item}`, `item` a history item: the event,
+     * `filename`, `created_at`, `token`) for each upload the same signed-in user or anonymous session
+     * starts in another tab or window, once presigned, over this uploader's socket (kept open for it);
+     * `follow(detail.item)` then follows it. Uploads this uploader started or follows are not announced.
+     * Not while long-polling. Returns a function that stops it.
+     * @returns {() => void}
+     */
+    followHistory() {
+      return connection.followHistory(async (item) => {
+        // The news of our own presign may come before its answer: wait for the answers under way.
+        while (presigning.size) await Promise.allSettled([...presigning]);
+        await sleep(0);
+        if (own.has(item.id)) return;
+        dispatch(target, "created", { id: item.id, item });
+      });
+    },
     /** The shared connection's state: "closed", "connecting", "open", "reconnecting" or "polling". */
     get state() {
       return connection.state;

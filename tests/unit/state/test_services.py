@@ -54,6 +54,8 @@ def to(status, upload):
         return services.upload_mark_completed(upload_id=upload.id, original=p["original"], variants=p["variants"])
     if status == Status.FAILED:
         return services.upload_mark_failed(upload_id=upload.id, error_code="not_an_image", error_message="nope")
+    if status == Status.CANCELLED:
+        return services.upload_cancel(upload_id=upload.id)
     return services.upload_mark_expired(upload_id=upload.id)
 
 
@@ -71,6 +73,8 @@ LEGAL = [
     (Status.PENDING, Status.EXPIRED),
     (Status.PROCESSING, Status.COMPLETED),
     (Status.PROCESSING, Status.FAILED),
+    (Status.PENDING, Status.CANCELLED),
+    (Status.PROCESSING, Status.CANCELLED),
 ]
 
 
@@ -96,7 +100,7 @@ def test_legal_transition_bumps_seq_and_publishes_one_event(make_upload, listene
 ILLEGAL = [
     (a, b)
     for a in Status
-    for b in (Status.PROCESSING, Status.COMPLETED, Status.FAILED, Status.EXPIRED)
+    for b in (Status.PROCESSING, Status.COMPLETED, Status.FAILED, Status.EXPIRED, Status.CANCELLED)
     if a != b and (a, b) not in LEGAL
 ]
 
