@@ -179,6 +179,11 @@ REALTIME_UPLOADS = {
     # The app's defaults plus the formats phones send (AVIF, HEIC/HEIF: opt-in, see the settings reference);
     # make stack and compose give every process the same value in REALTIME_UPLOADS_ALLOWED_CONTENT_TYPES.
     "ALLOWED_CONTENT_TYPES": DEMO_CONTENT_TYPES.split(","),
+    # The local backend's originals and variants, beside the other state (not in MEDIA_ROOT).
+    "LOCAL_ROOT": STATE_DIR / "files",
+    # The demo lets anonymous visitors upload (the app's default is signed-in users only); presign takes
+    # JSON only, so a cross-site page cannot presign for a visitor without a CORS preflight (SECURITY.md).
+    "PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     **settings_from_env(os.environ),
 }
 if "CALLBACK_SECRETS" not in REALTIME_UPLOADS:

@@ -29,12 +29,16 @@ REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_CLASSES": []}  # noqa: F40
 # Each test process counts alone (never the shared Redis other runs use); throttling tests turn it on.
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 REALTIME_UPLOADS = {
+    # The local backend's own folder (originals and variants), apart from MEDIA_ROOT as in a project.
+    "LOCAL_ROOT": Path(tempfile.mkdtemp(prefix="realtime-uploads-test-files-")),
     # asgi.py starts the backend when imported; the sweep is tested in its own processes and directly.
     "LOCAL_SWEEP": False,
     # Presign limits are off except in the tests of them (tests/unit/presign/test_throttling.py).
     "PRESIGN_RATE": None,
     "PRESIGN_USER_RATE": None,
     "MAX_PENDING_PER_CLIENT": None,
+    # Anonymous presign, as the demo opts into (the closed default: tests/unit/presign/test_safe_defaults.py).
+    "PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "CALLBACK_SECRETS": ["test-callback-secret-0123456789abcdef"],
     "CALLBACK_ATTEMPTS": 3,
     "CALLBACK_BACKOFF": 0.05,

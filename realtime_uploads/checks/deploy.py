@@ -5,12 +5,19 @@ stops; W002–W006 warn about settings that hold on one process and break on
 many. Each has its own id (``docs/deploying.md`` lists them); a deliberate
 exception is silenced by id in ``SILENCED_SYSTEM_CHECKS``. Django's own
 deploy warnings (HSTS, secure cookies, SSL redirect) still apply on top.
+
+Messages name the settings a project sets (``SECRET_KEY``, ``DEBUG``,
+``ALLOWED_HOSTS``, ``REALTIME_UPLOADS[...]``); the demo project's environment
+variables (``DJANGO_SECRET_KEY``…) are added only when the settings module
+is the demo's own (:func:`for_the_demo`).
 """
 
 from __future__ import annotations
 
 import ipaddress
 import os
+import sys
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -36,6 +43,16 @@ MIN_CALLBACK_SECRET_BYTES = 32
 GENERATE = 'python -c "import secrets; print(secrets.token_urlsafe(48))"'
 
 
+def for_the_demo(variables: str) -> str:
+    """``" (the demo: <variables>)"`` when the settings module is the demo project's (``config.settings`` of this
+    checkout, beside the package), else ``""``: a project has its own way to set its settings."""
+    module = sys.modules.get(getattr(settings, "SETTINGS_MODULE", None) or "")
+    path = getattr(module, "__file__", None)
+    demo = Path(__file__).resolve().parents[2] / "config" / "settings.py"  # checks/ → the package → the checkout
+    is_demo = path is not None and module.__name__ == "config.settings" and Path(path).resolve() == demo
+    return f" (the demo: {variables})" if is_demo else ""
+
+
 def _is_loopback(host: str | None) -> bool:
     if not host:
         return False
@@ -54,8 +71,8 @@ def _weak_secret_key(key: str) -> str | None:
     if len(key) < 50 or len(set(key)) < 5:
         return "is shorter than 50 characters or has fewer than 5 different ones"
     if generated_path(key):
-        return (f"was generated into {generated_path(key)} because DJANGO_SECRET_KEY is unset: each host or "
-                "container would sign with its own, and a new checkout invalidates every token")
+        return (f"was generated into {generated_path(key)} because none was set{for_the_demo('DJANGO_SECRET_KEY')}: "
+                "each host or container would sign with its own, and a new checkout invalidates every token")
     return None
 
 
@@ -67,20 +84,22 @@ def check_secrets(app_configs, **kwargs):
                       *(("SECRET_KEY_FALLBACKS", k) for k in getattr(settings, "SECRET_KEY_FALLBACKS", []))]:
         why = _weak_secret_key(key or "")
         if why:
-            errors.append(Error(f"{name} {why}.", hint=f"Set DJANGO_SECRET_KEY to a long random value: {GENERATE}",
-                                id="realtime_uploads.E101"))
+            hint = (f"Set SECRET_KEY to a long random value kept out of the code{for_the_demo('DJANGO_SECRET_KEY')}: "
+                    f"{GENERATE}" if name == "SECRET_KEY" else "Remove it from SECRET_KEY_FALLBACKS.")
+            errors.append(Error(f"{name} {why}.", hint=hint, id="realtime_uploads.E101"))
     try:
         secrets = uploads_settings.CALLBACK_SECRETS
     except ImproperlyConfigured:
         return errors  # E001, E005
     for secret in secrets:
         if secret in PUBLISHED_SECRETS or generated_path(secret):
-            where = (f"was generated into {generated_path(secret)} because REALTIME_UPLOADS_CALLBACK_SECRET is "
-                     "unset, so a processor elsewhere cannot know it" if generated_path(secret)
+            where = (f"was generated into {generated_path(secret)} because none was set, so a processor elsewhere "
+                     "cannot know it" if generated_path(secret)
                      else "is a value published with the code, so anyone can forge processing callbacks")
-            errors.append(Error(f"A REALTIME_UPLOADS['CALLBACK_SECRETS'] secret {where}.",
-                                hint=f"Set REALTIME_UPLOADS_CALLBACK_SECRET (web and processor): {GENERATE}",
-                                id="realtime_uploads.E102"))
+            errors.append(Error(f"A REALTIME_UPLOADS['CALLBACK_SECRETS'] secret {where}.", id="realtime_uploads.E102",
+                                hint="Set REALTIME_UPLOADS['CALLBACK_SECRETS'] to a list holding a long random secret, "
+                                     "and give the processor the same one in REALTIME_UPLOADS_CALLBACK_SECRET"
+                                     f"{for_the_demo('REALTIME_UPLOADS_CALLBACK_SECRET, for both')}: {GENERATE}"))
         elif len(secret.encode()) < MIN_CALLBACK_SECRET_BYTES:
             errors.append(Error(
                 f"A REALTIME_UPLOADS['CALLBACK_SECRETS'] secret is {len(secret.encode())} bytes long, shorter than "
@@ -97,13 +116,14 @@ def check_exposure(app_configs, **kwargs):
     if settings.DEBUG:
         errors.append(Error(
             "DEBUG is on: any visitor who triggers an error sees tracebacks, settings and the URL list.",
-            hint="Unset DJANGO_DEBUG (the demo project's DEBUG is off unless DJANGO_DEBUG=1).",
+            hint=f"Set DEBUG = False{for_the_demo('unset DJANGO_DEBUG; DEBUG is off unless DJANGO_DEBUG=1')}.",
             id="realtime_uploads.E104"))
     if "*" in settings.ALLOWED_HOSTS:
         errors.append(Error(
             "ALLOWED_HOSTS contains '*': any Host header is believed, so absolute URLs (and password reset "
             "links) can be made to point elsewhere.",
-            hint="List the host names you serve (DJANGO_ALLOWED_HOSTS).", id="realtime_uploads.E109"))
+            hint=f"List the host names you serve in ALLOWED_HOSTS{for_the_demo('DJANGO_ALLOWED_HOSTS')}.",
+            id="realtime_uploads.E109"))
     try:
         backend, callback_url = backend_class(), uploads_settings.CALLBACK_URL
         endpoints = {"ENDPOINT_URL": uploads_settings.ENDPOINT_URL or os.environ.get("AWS_ENDPOINT_URL_S3")
@@ -158,8 +178,8 @@ def check_deploy(app_configs, **kwargs):
         warnings.append(Warning(
             "The in-memory channel layer only reaches sockets held by the same process; "
             "with several daphne processes, callbacks will miss subscribers.",
-            hint="Use realtime_uploads.push.layer_settings.channel_layer_settings(REDIS_URL) "
-                 "(set REDIS_URL in the demo project).",
+            hint="Set CHANNEL_LAYERS to realtime_uploads.push.layer_settings.channel_layer_settings(<redis URL>)"
+                 f"{for_the_demo('set REDIS_URL')}.",
             id="realtime_uploads.W002",
         ))
     elif backend == "channels_redis.core.RedisChannelLayer" and layer.get("CONFIG", {}).get("capacity", 100) < 1000:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import math
+import os
 import re
 from collections.abc import Collection, Mapping
 from typing import Any
@@ -165,6 +166,27 @@ class ImportPath(Kind):
         return raw.strip()
 
 
+class ClassPaths(Kind):
+    """A list of classes by dotted path (``["rest_framework.permissions.IsAuthenticated"]``), as a tuple of
+    strings; importing them is the Django side's business (a system check imports them)."""
+
+    def __init__(self, what: str):
+        self.what = what
+
+    def describe(self):
+        return f"list of dotted paths of {self.what}"
+
+    def check(self, value):
+        if (isinstance(value, str) or not isinstance(value, (list, tuple))
+                or not all(isinstance(item, str) and _DOTTED.fullmatch(item) for item in value)):
+            raise Invalid(f"must be a list of dotted paths of {self.what} "
+                          "([\"rest_framework.permissions.IsAuthenticated\"]), even if there is only one")
+        return tuple(value)
+
+    def parse(self, raw):
+        return csv(raw)
+
+
 class Text(Kind):
     """A non-empty string without whitespace or control characters."""
 
@@ -174,6 +196,23 @@ class Text(Kind):
     def check(self, value):
         if not isinstance(value, str) or not value or any(c.isspace() or not c.isprintable() for c in value):
             raise Invalid("must be a non-empty string without spaces")
+        return value
+
+    def parse(self, raw):
+        return raw.strip()
+
+
+class Folder(Kind):
+    """A folder: a non-empty path (``str`` or ``pathlib.Path``) without control characters, returned as ``str``."""
+
+    def describe(self):
+        return "a folder path (`str` or `Path`)"
+
+    def check(self, value):
+        if isinstance(value, os.PathLike):
+            value = os.fspath(value)
+        if not isinstance(value, str) or not value.strip() or any(not c.isprintable() for c in value):
+            raise Invalid("must be a folder path (a str or pathlib.Path without control characters)")
         return value
 
     def parse(self, raw):
@@ -301,6 +340,44 @@ class Networks(Kind):
             return tuple(str(ipaddress.ip_network(item, strict=False)) for item in value)
         except (TypeError, ValueError) as exc:
             raise Invalid(f"must be a list of IP networks such as ['10.0.0.0/8'] ({exc})") from exc
+
+    def parse(self, raw):
+        return csv(raw)
+
+
+def normalise_origin(value: str) -> str | None:
+    """``"HTTPS://Example.com:443"`` → ``"https://example.com"``: an http(s) origin (RFC 6454 section 6.2,
+    scheme, host and a port other than the scheme's default), or None when ``value`` is not one (a path, a
+    query, user info, ``null``)."""
+    try:
+        parts = urlsplit(value.strip())
+        port = parts.port
+    except (AttributeError, ValueError):
+        return None
+    scheme = parts.scheme.lower()
+    if (scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/") or parts.query
+            or parts.fragment or "@" in parts.netloc):
+        return None
+    host = parts.hostname.lower()
+    host = f"[{host}]" if ":" in host else host
+    return f"{scheme}://{host}" + ("" if port in (None, {"http": 80, "https": 443}[scheme]) else f":{port}")
+
+
+class Origins(Kind):
+    """A list of web origins (``"https://example.com"``, ``"http://localhost:8000"``); a tuple, normalised."""
+
+    def describe(self):
+        return "list of origins"
+
+    def check(self, value):
+        message = "must be a list of origins such as ['https://example.com'] (scheme, host, port; no path)"
+        if (isinstance(value, str) or not isinstance(value, (list, tuple))
+                or not all(isinstance(item, str) for item in value)):
+            raise Invalid(message + ", even if there is only one")
+        origins = tuple(normalise_origin(item) for item in value)
+        if None in origins:
+            raise Invalid(f"{message}; {value[origins.index(None)]!r} is not one")
+        return origins
 
     def parse(self, raw):
         return csv(raw)

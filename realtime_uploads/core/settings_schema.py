@@ -22,13 +22,16 @@ from realtime_uploads.core.setting_kinds import (
     KIB,
     MIB,
     Choice,
+    ClassPaths,
     ContentTypes,
     Flag,
+    Folder,
     ImportPath,
     Kind,
     Networks,
     Number,
     Optional,
+    Origins,
     Prefix,
     Rate,
     Secrets,
@@ -75,7 +78,7 @@ _P = {"processor": True}
 
 SETTINGS: dict[str, Setting] = {
     "BACKEND": _S(ImportPath(BACKENDS, "a StorageBackend subclass"), "local",
-       "`\"local\"` (embedded: Django emulates S3's POST into `STORAGES[\"default\"]`, the processor runs "
+       "`\"local\"` (embedded: Django emulates S3's POST into its own folder, `LOCAL_ROOT`, the processor runs "
        "in-process), `\"s3\"` (any S3-compatible store; the processor is Lambda or the SQS worker), or the "
        "dotted path of a `realtime_uploads.storage.base.StorageBackend` subclass of your own"),
     "KEY_PREFIX": _S(Prefix(), "uploads/",
@@ -115,7 +118,9 @@ SETTINGS: dict[str, Setting] = {
        "in-process, bounded by the function's timeout)",
        **_P),
     "CALLBACK_URL": _S(Url(template=True), "http://127.0.0.1:8000/api/uploads/{id}/callback/",
-       "where the processor reports",
+       "where the processor reports. Left out of `REALTIME_UPLOADS` (development), Django uses the callback "
+       "route on the address its server listens on, learnt from the first HTTP request (no callback is sent "
+       "before it); `check --deploy` asks production to set it (`realtime_uploads.E111`)",
        **_P),
     "CALLBACK_ATTEMPTS": _S(Whole(1, 100), 5,
        "callback attempts in all, on network errors and 5xx answers (exponential backoff with full "
@@ -156,16 +161,30 @@ SETTINGS: dict[str, Setting] = {
     "SUBSCRIBE_TOKEN_MAX_AGE": _S(Whole(1, unit="seconds"), 3600,
        "subscribe token lifetime, seconds (must exceed `PRESIGN_EXPIRES`)"),
     "CALLBACK_SECRETS": _S(Secrets(), [],
-       "HMAC secrets: first signs, all verify"),
+       "HMAC secrets: first signs, all verify. Left out of `REALTIME_UPLOADS` (development), Django uses one "
+       "derived from `SECRET_KEY` (HMAC-SHA256 with a salt of its own), which only the local backend's "
+       "in-process processor knows; `check --deploy` asks production to set it (`realtime_uploads.E110`)"),
     "CALLBACK_TOLERANCE": _S(Whole(1, unit="seconds"), 300,
        "largest clock skew / replay window for a callback, seconds"),
     "LONG_POLL_MAX_WAIT": _S(Whole(1, 30, "seconds; the API contract caps it at 30"), 30,
        "largest `?wait=`, seconds; at most 30 (the contract)"),
     "LONG_POLL_MAX_WAITERS": _S(Whole(1), 1000,
        "long-polls one process lets wait at once; past it 503 + `Retry-After`"),
+    "LONG_POLL_MAX_PER_CLIENT": _S(Whole(1), 20,
+       "long-polls one process lets one client address wait at once (`TRUSTED_PROXIES` as for presign); "
+       "past it 429 + `Retry-After` with code `too_many_long_polls`, so one client cannot take every slot. "
+       "The default matches `MAX_PENDING_PER_CLIENT`: one long-poll per unfinished upload"),
     "PROCESSING_TIMEOUT": _S(Whole(1, unit="seconds"), 900,
        "an upload `processing` for longer, seconds, becomes `failed` with code `timeout` (pushed); a "
        "pending one whose file did arrive is ended the same way at expiry"),
+    "RETAIN_UNFINISHED": _S(Optional(Whole(1, unit="seconds")), 86400,
+       "uploads that ended without a result (`failed`, `expired`, `cancelled`) are deleted, row and stored "
+       "files, this many seconds after they ended, by `manage.py cleanup_uploads` (which the local backend's "
+       "sweep runs); None keeps them"),
+    "RETAIN_UNREFERENCED": _S(Optional(Whole(1, unit="seconds")), None,
+       "opt-in: a `completed` upload that no model field points to (`UploadReferenceField`, "
+       "`UploadReferencesField`, any foreign key to `Upload`) is deleted this many seconds after it "
+       "completed, by the same command; None (the default) keeps every completed upload"),
     "DB_THREADS": _S(Whole(1), 4,
        "threads doing the database work of callbacks, sockets and long-polls in each process; each keeps "
        "one connection, so at most this many"),
@@ -183,6 +202,12 @@ SETTINGS: dict[str, Setting] = {
        "below `PROCESSING_TIMEOUT`"),
     "LOCAL_SHUTDOWN_TIMEOUT": _S(Whole(1, unit="seconds"), 10,
        "seconds running local jobs get to stop at shutdown"),
+    "LOCAL_ROOT": _S(Optional(Folder()), None,
+       "local backend: the folder holding its files, originals under `KEY_PREFIX` and variants under "
+       "`VARIANT_PREFIX`; `None` = `.realtime_uploads` in the project's `BASE_DIR` (else in the working "
+       "directory). Keep it out of `MEDIA_ROOT` and `STATIC_ROOT`: the app serves only the variants from it "
+       "(check `realtime_uploads.E020`/`W020`)",
+       shown="`None` (`<BASE_DIR>/.realtime_uploads`)"),
     "LOCAL_SWEEP": _S(Flag(), True,
        "run that sweep in this process (`realtime_uploads.local.start()`); off where another process "
        "sweeps, or in tests"),
@@ -191,11 +216,23 @@ SETTINGS: dict[str, Setting] = {
     "MAX_SOCKETS_PER_CLIENT": _S(Whole(1), 200,
        "WebSockets one process holds for one client address; past it 4429. Per process: N processes "
        "behind a balancer allow N times these"),
+    "MAX_UNAUTHORISED_SOCKETS_PER_CLIENT": _S(Whole(1), 20,
+       "sockets of `/ws/uploads/<id>/` without a valid `?token=` one process holds for one client address "
+       "while their session is checked, or after a refusal until they are gone; past it 4429 at once. Only "
+       "authorised sockets count against `MAX_SOCKETS_PER_UPLOAD`"),
+    "ALLOWED_ORIGINS": _S(Origins(), [],
+       "origins (`\"https://app.example.com\"`: scheme, host, port) whose pages may open the sockets, "
+       "besides the server's own origin and Django's `CSRF_TRUSTED_ORIGINS`; any other `Origin` is refused "
+       "(403 at the handshake) by `realtime_uploads.push.origins.OriginValidator`"),
     "MAX_SUBSCRIPTIONS_PER_SOCKET": _S(Whole(1), 100,
        "uploads one socket of `/ws/uploads/` may follow at once; past it the `subscribe` gets an `error` "
        "message (`too_many_subscriptions`) naming the id, and the socket stays open"),
-    "MAX_BATCH_FILES": _S(Whole(1), 50,
-       "files one `POST /api/uploads/batch/` may presign; more is a 400 naming the limit"),
+    "MAX_BATCH_FILES": _S(Whole(1), 20,
+       "files one `POST /api/uploads/batch/` may presign; more is a 400 naming the limit. At most "
+       "`MAX_PENDING_PER_CLIENT`, or a full batch could never be presigned (check `realtime_uploads.E030`)"),
+    "DOWNLOAD_URL_EXPIRES": _S(Whole(1, PRESIGN_MAX_SECONDS, "seconds"), 300,
+       "lifetime of the link `GET /api/uploads/<id>/download/` redirects the owner to (a presigned GET "
+       "on S3, a signed URL on the local backend), seconds; at most 7 days (SigV4)"),
     "HISTORY_PAGE_SIZE": _S(Whole(1, 100), 20,
        "uploads per page of `GET /api/uploads/` (1–100; `?limit=` may ask for fewer)"),
     "MAX_MESSAGE_SIZE": _S(Whole(256, unit="characters"), 4096,
@@ -204,6 +241,13 @@ SETTINGS: dict[str, Setting] = {
     "TRUSTED_PROXIES": _S(Networks(), [],
        "CIDR strings of your reverse proxies; `X-Forwarded-For` is believed only from them (walked right "
        "to left, skipping trusted hops), else the client is the peer address (see [Deploying](deploying.md))"),
+    "PERMISSION_CLASSES": _S(ClassPaths("DRF permission classes"), ["rest_framework.permissions.IsAuthenticated"],
+       "who may presign and list their history (`POST /api/uploads/`, `POST /api/uploads/batch/`, `GET "
+       "/api/uploads/`): DRF permission classes, whatever `REST_FRAMEWORK[\"DEFAULT_PERMISSION_CLASSES\"]` "
+       "says. Signed-in users by default; `[\"rest_framework.permissions.AllowAny\"]` opts into anonymous "
+       "uploads (the demo does). Refused: 403 (401 with an authentication that asks for credentials), "
+       "code `not_authenticated` / `permission_denied`",
+       shown="`[\"rest_framework.permissions.IsAuthenticated\"]`"),
     "PRESIGN_RATE": _S(Optional(Rate()), "60/min",
        "presigns per anonymous client IP (an IPv6 client counts as its /64), `<n>/<s\\|min\\|hour\\|day>`; "
        "`None` = no limit; past it 429 + `Retry-After`"),

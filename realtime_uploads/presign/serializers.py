@@ -6,11 +6,17 @@ is :mod:`realtime_uploads.push.status`'s, the callback body is checked by
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+
+try:  # the OpenAPI document is optional (the "schema" extra)
+    from drf_spectacular.utils import extend_schema_field
+except ImportError:  # pragma: no cover - exercised by the installed-wheel test without the extra
+    def extend_schema_field(schema):  # noqa: ARG001 - the same signature, describing nothing
+        return lambda field: field
 
 from realtime_uploads.conf import uploads_settings
 from realtime_uploads.core.formats import content_type_for
+from realtime_uploads.core.settings_schema import SETTINGS
 
 
 class PresignInputSerializer(serializers.Serializer):
@@ -52,7 +58,7 @@ class PresignInputSerializer(serializers.Serializer):
     "properties": {"filename": {"type": "string", "minLength": 1, "maxLength": 255},
                    "content_type": {"type": "string", "maxLength": 100},
                    "size": {"type": "integer", "description": "bytes"}}},
-                     "description": "1 to MAX_BATCH_FILES files (default 50)"})
+                     "description": f"1 to MAX_BATCH_FILES files (default {SETTINGS['MAX_BATCH_FILES'].default})"})
 class _Files(serializers.ListField):
     """A list of anything: :class:`BatchPresignInputSerializer` checks each item and reports per item."""
 

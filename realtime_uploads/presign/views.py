@@ -4,17 +4,27 @@ Each view validates with an input serializer, calls
 :func:`~realtime_uploads.presign.service.uploads_presign` (or a selector) and
 answers. The answer's HTTP URLs come from ``reverse()``, so they follow where
 the project mounts the API; the socket's comes from the WebSocket routes
-(:func:`realtime_uploads.consumers.routing.socket_path`). They are DRF views, so
-projects choose who may presign with DRF's permission classes and throttles.
+(:func:`realtime_uploads.consumers.routing.socket_path`). They are DRF views:
+who may use them is ``PERMISSION_CLASSES`` (signed-in users by default), the
+body is JSON only (:class:`JsonBodyParser`: a cross-site page cannot send it
+without a CORS preflight), and the throttles count a request before its body
+is read.
 """
 
 from __future__ import annotations
 
+from datetime import UTC
+
+from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.urls import NoReverseMatch, reverse
+from django.utils.dateparse import parse_datetime
+from django.utils.module_loading import import_string
+from django.utils.timezone import is_aware
 from rest_framework import status as http
-from rest_framework.exceptions import Throttled
+from rest_framework.exceptions import NotAuthenticated, NotFound, ParseError, Throttled, UnsupportedMediaType
 from rest_framework.pagination import CursorPagination
+from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -38,6 +48,32 @@ class _Refused(Throttled):
     def __init__(self, limit: LimitExceeded):
         super().__init__(wait=limit.wait)
         self.detail = limit.body
+
+
+class JsonBodyParser(JSONParser):
+    """DRF's JSON parser whose every failure is a 400 naming the body: also JSON nested deeper than Python's
+    parser goes (``RecursionError``), which DRF's would let through as a 500."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except ParseError as exc:
+            raise ParseError(f"The request body is not valid JSON ({exc.detail}).") from exc
+        except RecursionError as exc:
+            raise ParseError("The request body is not valid JSON: it is nested too deeply.") from exc
+
+
+def permission_classes() -> list[type]:
+    """The classes of ``PERMISSION_CLASSES``, imported. Raises ``ImproperlyConfigured`` naming the setting for
+    one that does not import (check ``realtime_uploads.E031`` says so at start-up)."""
+    classes = []
+    for path in uploads_settings.PERMISSION_CLASSES:
+        try:
+            classes.append(import_string(path))
+        except ImportError as exc:
+            raise ImproperlyConfigured(f"REALTIME_UPLOADS['PERMISSION_CLASSES'] names {path!r}, which does not "
+                                       f"import: {exc}") from exc
+    return classes
 
 
 def _reverse(name: str, *args) -> str:
@@ -78,19 +114,53 @@ class HistoryPagination(CursorPagination):
         self.page_size = uploads_settings.HISTORY_PAGE_SIZE
         return super().get_page_size(request)
 
+    def decode_cursor(self, request):
+        """DRF's cursor, whose position must also be a timestamp (``created_at``): a tampered one (``p=not-a-date``)
+        is the 404 of any bad cursor (``docs/contract.md``), not a 500 when the database compares it."""
+        cursor = super().decode_cursor(request)
+        if cursor is not None and cursor.position is not None:
+            try:
+                position = parse_datetime(cursor.position)
+                if position is not None and is_aware(position) != settings.USE_TZ:
+                    position = None  # the server writes aware ones under USE_TZ, naive ones without
+                elif position is not None and is_aware(position):  # compared in UTC: year 1 at +05:00 overflows
+                    position.astimezone(UTC)
+            except (ValueError, OverflowError):  # well formed, out of range: "2026-13-45 25:00"
+                position = None
+            if position is None:
+                raise NotFound(self.invalid_cursor_message)
+        return cursor
+
 
 class UploadCreateApi(APIView):
     """``POST /api/uploads/``: create an upload and presign its POST; ``GET``: the history (:meth:`get`).
 
-    Permission classes are the project's DRF defaults. Throttles are the
-    project's (scope ``realtime_uploads.presign`` for ``ScopedRateThrottle``)
-    followed by :class:`~.throttling.PresignRateThrottle` (``PRESIGN_RATE`` /
-    ``PRESIGN_USER_RATE``); then at most ``MAX_PENDING_PER_CLIENT`` uploads
-    pending per client. Either limit answers 429 with ``Retry-After`` and a
-    body naming it (``code`` ``throttled`` / ``too_many_pending``).
+    Who may: ``PERMISSION_CLASSES`` (not the project's DRF defaults); a
+    refusal is 403 (401 where the first authentication class asks for
+    credentials) whose ``detail`` names the setting. The body must be
+    ``application/json`` (else 415; JSON that does not parse, however deep,
+    is a 400 naming the body). Throttles are the project's (scope
+    ``realtime_uploads.presign`` for ``ScopedRateThrottle``) followed by
+    :class:`~.throttling.PresignRateThrottle` (``PRESIGN_RATE`` /
+    ``PRESIGN_USER_RATE``), counted before the body is read; then at most
+    ``MAX_PENDING_PER_CLIENT`` uploads pending per client. Either limit
+    answers 429 with ``Retry-After`` and a body naming it (``code``
+    ``throttled`` / ``too_many_pending``).
     """
 
     throttle_scope = "realtime_uploads.presign"
+    parser_classes = [JsonBodyParser]
+
+    def get_permissions(self):
+        return [permission() for permission in permission_classes()]
+
+    def permission_denied(self, request, message=None, code=None):
+        """DRF's refusal (401/403), its ``detail`` also naming the setting that decides."""
+        if request.authenticators and not request.successful_authenticator:
+            raise NotAuthenticated(f"Authentication credentials were not provided: REALTIME_UPLOADS"
+                                   f"['PERMISSION_CLASSES'] ({', '.join(uploads_settings.PERMISSION_CLASSES)}) "
+                                   "refused this anonymous request.")
+        super().permission_denied(request, message=message, code=code)
 
     def get_throttles(self):
         if self.request.method == "GET":  # the history is a read, not a presign
@@ -98,11 +168,27 @@ class UploadCreateApi(APIView):
         return [*super().get_throttles(), PresignRateThrottle(cost=self.cost())]
 
     def cost(self) -> int:
-        """How many presigns this request is, for the rate throttle."""
+        """How many presigns the throttles count before the body is read: one (:meth:`charge` adds a batch's
+        others once it is parsed), so bodies that never parse are counted too."""
         return 1
 
+    def charge(self, more: int) -> None:
+        """Count ``more`` presigns of this request against :class:`~.throttling.PresignRateThrottle`, in the
+        window it was counted in; raises :class:`~realtime_uploads.exceptions.LimitExceeded` (429) past it."""
+        if more > 0:
+            throttle = PresignRateThrottle(cost=more)
+            if not throttle.allow_request(self.request, self):
+                raise throttle.refusal()
+
     def check_throttles(self, request):
-        """Refuse at the first throttle that says no: ours with a body naming the rate, the project's as DRF does."""
+        """Refuse at the first throttle that says no: ours with a body naming the rate, the project's as DRF does.
+
+        A POST whose ``Content-Type`` is not JSON is refused (415) first, uncounted: the requests a
+        third-party page can send with a visitor's address (no CORS preflight) cannot use up their rate.
+        """
+        if request.method == "POST" and self.get_content_negotiator().select_parser(
+                request, self.get_parsers()) is None:
+            raise UnsupportedMediaType(request.content_type)
         for throttle in self.get_throttles():
             if throttle.allow_request(request, self):
                 continue
@@ -115,6 +201,10 @@ class UploadCreateApi(APIView):
         handler as a 429 whose body is the limit's and whose ``wait`` gives ``Retry-After``."""
         if isinstance(exc, LimitExceeded):
             exc = _Refused(exc)
+        elif isinstance(exc, UnsupportedMediaType):
+            given = f"{self.request.content_type!r}" if self.request.content_type else "none"
+            exc = UnsupportedMediaType(self.request.content_type, detail=(
+                f"Unsupported media type {given}: send the body as application/json."))
         return super().handle_exception(exc)
 
     def post(self, request):
@@ -154,16 +244,15 @@ class UploadBatchCreateApi(UploadCreateApi):
     201 ``{"uploads": [<the single presign answer>, …]}`` in the order sent;
     400 ``{"files": [{}, {"size": ["…"]}, …]}`` (per item, ``{}`` for a valid
     one) and nothing created if any item is invalid. The throttles count a
-    batch of N as N presigns and N pending; one that would pass either limit
-    is refused whole with the single presign's 429.
+    batch of N as N presigns (one before the body is read, the others once it
+    is parsed) and N pending; one that would pass either limit is refused
+    whole with the single presign's 429.
     """
 
     http_method_names = ["post", "options"]
 
-    def cost(self) -> int:
-        return batch_size(self.request.data)
-
     def post(self, request):
+        self.charge(batch_size(request.data) - 1)  # the first was counted before the body was read
         data = BatchPresignInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         presigned = uploads_presign(request=request, files=data.validated_data["files"])

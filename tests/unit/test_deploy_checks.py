@@ -135,6 +135,20 @@ def test_any_host_is_an_error(secure):
     assert flagged() == ["E109"]
 
 
+def test_a_project_is_told_the_settings_to_set_not_the_demo_s_environment(secure, tmp_path):
+    """The checks speak to a project (tests.settings here): settings by name, no DJANGO_* variable."""
+    secure.SECRET_KEY = state_secret(tmp_path / "secret_key")
+    secure.DEBUG = True
+    secure.ALLOWED_HOSTS = ["*"]
+    uploads(secure, CALLBACK_SECRETS=["demo-callback-secret-change-me"])
+    errors = {e.id.removeprefix("realtime_uploads."): f"{e.msg} {e.hint}"
+              for e in [*check_secrets(None), *check_exposure(None)]}
+    assert sorted(errors) == ["E101", "E102", "E104", "E109"]
+    assert "Set SECRET_KEY " in errors["E101"] and "Set DEBUG = False" in errors["E104"]
+    assert "ALLOWED_HOSTS" in errors["E109"] and "REALTIME_UPLOADS['CALLBACK_SECRETS']" in errors["E102"]
+    assert "DJANGO_" not in " ".join(errors.values()) and "the demo" not in " ".join(errors.values())
+
+
 def _check_deploy(tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
     base = {k: v for k, v in os.environ.items()
             if not k.startswith(("DJANGO_", "REALTIME_UPLOADS_", "AWS_", "DATABASE_URL", "REDIS_"))}
@@ -150,6 +164,9 @@ def test_the_demo_defaults_fail_check_deploy(tmp_path):
         assert f"(realtime_uploads.{error})" in result.stderr
     assert "(realtime_uploads.E104)" not in result.stderr  # DEBUG is off unless asked for
     assert "(realtime_uploads.E104)" in _check_deploy(tmp_path, DJANGO_DEBUG="1").stderr
+    # The demo's own settings module: the settings, then the demo's variable that sets each.
+    assert "Set SECRET_KEY to a long random value kept out of the code (the demo: DJANGO_SECRET_KEY)" in result.stderr
+    assert "(the demo: REALTIME_UPLOADS_CALLBACK_SECRET, for both)" in result.stderr
 
 
 def test_a_deploy_configured_through_the_environment_passes_check_deploy(tmp_path):
