@@ -49,7 +49,8 @@ __all__ = [
     "BodyError", "CallbackError", "CallbackRejected", "CodecMissing", "ConfigError", "DatabaseQueueFull",
     "EventError", "IllegalTransition", "Invalid", "LimitExceeded", "ObjectMismatch", "Overloaded", "PolicyError",
     "ProcessingError", "RealtimeUploadsError", "RendererCrashed", "SettingError", "SignatureError",
-    "StateSecretError", "StorageError", "SubscriptionRefused", "TooManyPending", "TooManyWaiters", "UploadNotFound",
+    "StateSecretError", "StorageError", "SubscriptionRefused", "TooManyLongPolls", "TooManyPending", "TooManyWaiters",
+    "UploadNotFound",
 ]
 
 
@@ -164,3 +165,14 @@ class TooManyPending(LimitExceeded):
                       f"pending per client (MAX_PENDING_PER_CLIENT = {limit}). Nothing was presigned: send "
                       "fewer files, or wait for some to finish.")
         super().__init__({"detail": detail, "code": "too_many_pending", "limit": limit}, wait)
+
+
+class TooManyLongPolls(LimitExceeded):
+    """429 ``too_many_long_polls``: the client already has ``LONG_POLL_MAX_PER_CLIENT`` long-polls waiting in this
+    process (``limit``); ``wait`` seconds for ``Retry-After``."""
+
+    def __init__(self, limit: int, wait: float):
+        detail = (f"You already have {limit} long-polls waiting here, the most allowed per client "
+                  f"(LONG_POLL_MAX_PER_CLIENT = {limit}). Wait for one to be answered, or follow uploads over "
+                  "the WebSocket.")
+        super().__init__({"detail": detail, "code": "too_many_long_polls", "limit": limit}, wait)

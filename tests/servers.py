@@ -91,8 +91,10 @@ class Daphne:
             "REALTIME_UPLOADS_CALLBACK_SECRET": CALLBACK_SECRET,
             "DJANGO_SECRET_KEY": SECRET_KEY,
             "DJANGO_DEBUG": "1",
-            # Load and fault tests hold thousands of sockets from 127.0.0.1; test_socket_limits sets its own caps.
+            # Load and fault tests hold thousands of sockets and long-polls from 127.0.0.1; test_socket_limits,
+            # test_unauthorised_sockets set their own caps.
             "REALTIME_UPLOADS_MAX_SOCKETS_PER_CLIENT": "1000000",
+            "REALTIME_UPLOADS_LONG_POLL_MAX_PER_CLIENT": "1000000",
             "PYTHONUNBUFFERED": "1",
             "PYTHONFAULTHANDLER": "1",
             **env,

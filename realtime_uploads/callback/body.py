@@ -140,9 +140,9 @@ def parse_callback_json(raw: bytes, *, upload_id: uuid.UUID, variant_prefix: str
     """
     try:
         payload = json.loads(raw)
-    except (ValueError, RecursionError) as exc:
-        reason = str(exc) if isinstance(exc, ValueError) else "nested too deeply"
-        raise BodyError({"detail": f"JSON parse error - {reason}"}) from exc
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError too
+        reason = f" ({exc})" if isinstance(exc, ValueError) else ": it is nested too deeply"
+        raise BodyError({"detail": f"The request body is not valid JSON{reason}."}) from exc
     return parse_callback(payload, upload_id=upload_id, variant_prefix=variant_prefix)
 
 

@@ -38,8 +38,9 @@ from django.urls import Resolver404, resolve
 from realtime_uploads.callback.endpoint import callback
 from realtime_uploads.callback.views import upload_callback
 from realtime_uploads.core.signing import SIGNATURE_HEADER
+from realtime_uploads.push.socket_caps import client_key
 from realtime_uploads.push.status import status, status_query
-from realtime_uploads.push.views import upload_status
+from realtime_uploads.push.views import upload_detail
 from realtime_uploads.runtime.answers import Answer, send_answer
 from realtime_uploads.state.access import check_subscribe_token
 from realtime_uploads.state.selectors import parse_upload_id
@@ -71,7 +72,7 @@ class PushPath:
         if method == "POST" and path.endswith("/callback/"):
             view = upload_callback
         elif method == "GET" and b"token=" in scope.get("query_string", b""):
-            view = upload_status
+            view = upload_detail  # the view of GET (and DELETE) on an upload
         else:
             return None
         try:
@@ -88,7 +89,7 @@ class PushPath:
         query, invalid = status_query(params)
         if uid is None or invalid is not None or not check_subscribe_token(query.get("token"), str(uid)):
             return None  # Django answers these (session owners, 400s, 403s)
-        return lambda scope, receive, send: self._status(upload_id, query, receive, send)
+        return lambda scope, receive, send: self._status(upload_id, query, client_key(scope), receive, send)
 
     async def _callback(self, upload_id: str, scope: dict, receive: Any, send: Any) -> None:
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
@@ -106,8 +107,8 @@ class PushPath:
         signature = next((v.decode("latin-1") for k, v in scope["headers"] if k == _SIGNATURE), None)
         await send_answer(send, await _safely(callback(upload_id, bytes(body), signature)))
 
-    async def _status(self, upload_id: str, query: dict, receive: Any, send: Any) -> None:
-        answer = asyncio.ensure_future(_safely(status(upload_id, query, token_ok=True)))
+    async def _status(self, upload_id: str, query: dict, client: str, receive: Any, send: Any) -> None:
+        answer = asyncio.ensure_future(_safely(status(upload_id, query, token_ok=True, client=client)))
         gone = asyncio.ensure_future(_disconnected(receive))
         await asyncio.wait((answer, gone), return_when=asyncio.FIRST_COMPLETED)
         if not answer.done():  # the client went away: stop waiting for it

@@ -1,7 +1,9 @@
 """WebSocket URL patterns: ``URLRouter(websocket_urlpatterns)`` in the project's ``asgi.py``.
 
 Both routes are wrapped in :class:`~realtime_uploads.push.socket_caps.SocketCapMiddleware`,
-so one client holds at most ``MAX_SOCKETS_PER_CLIENT`` of them per process.
+so one client holds at most ``MAX_SOCKETS_PER_CLIENT`` of them per process. Wrap
+the router in :class:`realtime_uploads.push.origins.OriginValidator`, which
+refuses pages of other origins (scheme, host and port) before the handshake.
 The presign answer's ``subscribe.url`` is :func:`socket_path` of the upload,
 so mount these patterns at the root of the project's WebSocket routes.
 """

@@ -23,8 +23,9 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from realtime_uploads.conf import uploads_settings
 from realtime_uploads.exceptions import SubscriptionRefused
-from realtime_uploads.push.socket_caps import CLOSE_TOO_MANY
+from realtime_uploads.push.socket_caps import CLOSE_TOO_MANY, client_key, counts
 from realtime_uploads.push.subscriptions import Subscriptions
+from realtime_uploads.state.access import check_subscribe_token
 from realtime_uploads.state.selectors import parse_upload_id
 
 CLOSE_MALFORMED_ID = 4400
@@ -44,7 +45,8 @@ class UploadConsumer(AsyncJsonWebsocketConsumer):
 
     Close codes: 4400 malformed id, 4403 not authorised (owner's session or
     ``?token=`` subscribe token), 4404 unknown id, 4429 too many sockets (for
-    this upload or from this client, :mod:`realtime_uploads.push.socket_caps`), 4503 try again later
+    this upload, from this client, or without a token past ``MAX_UNAUTHORISED_SOCKETS_PER_CLIENT``:
+    :mod:`realtime_uploads.push.socket_caps`), 4503 try again later
     (the server is overloaded or its channel layer unreachable), 4413 a
     message over ``MAX_MESSAGE_SIZE`` characters. Answers ``{"type": "ping"}``
     with ``{"type": "pong"}``; any other message, a binary one, or text that
@@ -54,6 +56,15 @@ class UploadConsumer(AsyncJsonWebsocketConsumer):
 
     seq = 0
     subscriptions: Subscriptions | None = None
+    #: The client this socket counts against as not (yet) authorised, or None.
+    unauthorised: str | None = None
+
+    async def __call__(self, scope, receive, send):
+        """Run the consumer; however it ends (a disconnect, a cancel, a bug), it no longer counts as unauthorised."""
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self._release_unauthorised()
 
     async def dispatch(self, message):
         """Route ``message`` to its handler.
@@ -78,15 +89,29 @@ class UploadConsumer(AsyncJsonWebsocketConsumer):
             return
         self.subscriptions = Subscriptions(self.scope, self.channel_layer, self.channel_name)
         token = (parse_qs(self.scope.get("query_string", b"").decode("latin-1")).get("token") or [None])[0]
+        if not check_subscribe_token(token, upload_id):  # counted until authorised, or gone once refused
+            client = client_key(self.scope)
+            if not counts.take(counts.unauthorised, client, uploads_settings.MAX_UNAUTHORISED_SOCKETS_PER_CLIENT):
+                await self.close(code=CLOSE_TOO_MANY)
+                return
+            self.unauthorised = client
         try:
             event = await self.subscriptions.follow(upload_id, token)
         except SubscriptionRefused as refused:
             await self.close(code=CLOSE_CODES[refused.code])
             return
+        self._release_unauthorised()
         await self.send_event(event)
+
+    def _release_unauthorised(self) -> None:
+        """Stop counting this socket as unauthorised."""
+        client, self.unauthorised = self.unauthorised, None
+        if client is not None:
+            counts.give_back(counts.unauthorised, client)
 
     async def disconnect(self, code):
         """Leave the upload's group."""
+        self._release_unauthorised()
         if self.subscriptions is not None:
             await self.subscriptions.close()
 

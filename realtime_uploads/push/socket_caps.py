@@ -1,7 +1,7 @@
 """How many WebSockets one process holds per client and per upload, and the caps on them.
 
 One client opened 2000 sockets on one upload with one token; a single event
-then took 3.7 s to reach them all. Two caps stop that:
+then took 3.7 s to reach them all. These caps stop that:
 
 - ``MAX_SOCKETS_PER_CLIENT`` sockets per client address, held by
   :class:`SocketCapMiddleware` around both socket routes: a socket past it is
@@ -10,7 +10,14 @@ then took 3.7 s to reach them all. Two caps stop that:
   consumer never runs;
 - ``MAX_SOCKETS_PER_UPLOAD`` subscriptions per upload, taken by
   :mod:`.subscriptions` when a socket follows an upload (once per upload a
-  multiplexed socket follows).
+  multiplexed socket follows), only once it is authorised;
+- ``MAX_UNAUTHORISED_SOCKETS_PER_CLIENT`` sockets per client address on
+  ``/ws/uploads/<id>/`` that came without a valid subscribe token
+  (:attr:`SocketCounts.unauthorised`, taken by the consumer): counted while
+  their session is checked and, once refused, until they are gone. Anyone who
+  knows an upload id (it is in every variant URL) could otherwise hold
+  handshakes that never answer the close frame, each for autobahn's close
+  timeout.
 
 The counts are per process: behind a load balancer spreading one client over
 N processes the caps are N times these. The client is its address
@@ -32,11 +39,13 @@ CLOSE_TOO_MANY = 4429
 
 
 class SocketCounts:
-    """This process's open sockets by client (:attr:`by_client`) and subscriptions by upload (:attr:`by_upload`)."""
+    """This process's open sockets by client (:attr:`by_client`), subscriptions by upload (:attr:`by_upload`)
+    and sockets not (yet) authorised by client (:attr:`unauthorised`)."""
 
     def __init__(self) -> None:
         self.by_client: Counter[Hashable] = Counter()
         self.by_upload: Counter[Hashable] = Counter()
+        self.unauthorised: Counter[Hashable] = Counter()
 
     @staticmethod
     def take(counter: Counter, key: Hashable, cap: int) -> bool:

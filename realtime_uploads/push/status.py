@@ -15,7 +15,7 @@ from typing import Any
 from rest_framework import serializers
 
 from realtime_uploads.conf import uploads_settings
-from realtime_uploads.exceptions import Overloaded
+from realtime_uploads.exceptions import LimitExceeded, Overloaded
 from realtime_uploads.push.longpoll import read_snapshot, wait_for_change
 from realtime_uploads.runtime.answers import Answer, busy, error, not_found
 from realtime_uploads.state.access import is_owner
@@ -45,13 +45,16 @@ def status_query(params: dict[str, str]) -> tuple[dict[str, Any] | None, Answer 
     return query.validated_data, None
 
 
-async def status(upload_id: str, query: dict[str, Any], *, token_ok: bool, user: Any = None) -> Answer:
+async def status(upload_id: str, query: dict[str, Any], *, token_ok: bool, user: Any = None,
+                 client: str | None = None) -> Answer:
     """The snapshot, or a long-poll when ``query`` has ``since`` and ``wait``.
 
     ``query`` is validated (:func:`status_query`); ``token_ok`` says the
     ``token`` authorises this upload; otherwise ``user`` must be its owner
-    (403). 404 unknown id; 503 + ``Retry-After`` when too many long-polls
-    wait here or the database queue is full.
+    (403). 404 unknown id; 429 + ``Retry-After`` (``too_many_long_polls``)
+    when ``client`` already has ``LONG_POLL_MAX_PER_CLIENT`` long-polls
+    waiting here; 503 + ``Retry-After`` when too many long-polls wait here or
+    the database queue is full.
     """
     uid = parse_upload_id(upload_id)
     if uid is None:
@@ -67,9 +70,11 @@ async def status(upload_id: str, query: dict[str, Any], *, token_ok: bool, user:
         if since is None or not wait:
             event = await read_snapshot(uid)
         else:
-            event = await wait_for_change(uid, since=since, wait=wait)
+            event = await wait_for_change(uid, since=since, wait=wait, client=client)
     except Overloaded as exc:  # the database queue, or too many long-polls waiting here
         return busy(exc)
+    except LimitExceeded as exc:  # too many of this client's long-polls waiting here
+        return Answer(exc.status, exc.body, {"Retry-After": str(exc.wait)})
     if event is None:  # no such upload, or deleted meanwhile
         return not_found()
     return Answer(200, event)

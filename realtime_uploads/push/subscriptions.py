@@ -10,10 +10,12 @@ The order is what makes it cheap and lossless under a reconnect storm:
 
 1. the subscribe token is checked without the database; a socket that can be
    neither token holder nor owner (no token, no session) joins nothing;
-2. the upload's subscription is counted (``MAX_SOCKETS_PER_UPLOAD``,
-   :mod:`.socket_caps`) and the socket joins the upload's group *before*
-   reading the snapshot, so a change committed in between arrives as a push
-   and none is lost;
+2. the socket joins the upload's group *before* reading the snapshot, so a
+   change committed in between arrives as a push and none is lost; it is
+   counted against ``MAX_SOCKETS_PER_UPLOAD`` (:mod:`.socket_caps`) only once
+   authorised: at once for a valid token, after the owner check for a session
+   (before 0.3 a socket with any session cookie was counted first, so sockets
+   that were never authorised could keep the owner's out);
 3. the snapshot read is batched with those of every other socket in the same
    event-loop iteration (:mod:`realtime_uploads.state.snapshots`); the session
    is read only when no valid token came (so no channels ``AuthMiddlewareStack``
@@ -84,25 +86,29 @@ class Subscriptions:
                                       "one first.")
         token_ok = known or check_subscribe_token(token, upload_id)  # a followed upload was authorised already
         joining = not known and (token_ok or self._may_be_owner())
+        counted = joining and token_ok  # a token authorises now; a session only once the owner check passes
         if joining:
-            await self._join(upload_id)
+            await self._join(upload_id, count=counted)
         try:
             found = await snapshot(upload_id)
             user = await self._session_user() if found is not None and not token_ok else None
         except (Overloaded, DatabaseError) as exc:
             if not isinstance(exc, Overloaded):
                 logger.exception("Could not read upload %s for a socket.", upload_id)
-            await self._undo(upload_id, joining)
+            await self._undo(upload_id, joining, counted=counted)
             raise SubscriptionRefused("try_again", "The server is busy; try again later.") from None
         except BaseException:  # cancelled (the socket went away), or a bug: nothing may stay counted
-            await self._undo(upload_id, joining)
+            await self._undo(upload_id, joining, counted=counted)
             raise
         if found is None:
-            await self._undo(upload_id, joining)
+            await self._undo(upload_id, joining, counted=counted)
             raise SubscriptionRefused("not_found", "No upload has this id.")
         if not token_ok and not is_owner(user, found.owner_id):
-            await self._undo(upload_id, joining)
+            await self._undo(upload_id, joining, counted=counted)
             raise SubscriptionRefused("forbidden", "Send this upload's subscribe token, or sign in as its owner.")
+        if joining and not counted and not _count(upload_id):
+            await self._undo(upload_id, True, counted=False)
+            raise _too_many_subscribers()
         if joining:
             self.followed.add(upload_id)
         return found.event
@@ -133,26 +139,37 @@ class Subscriptions:
             self._user = user
         return self._user
 
-    async def _join(self, upload_id: uuid.UUID) -> None:
-        if not counts.take(counts.by_upload, upload_id, uploads_settings.MAX_SOCKETS_PER_UPLOAD):
-            raise SubscriptionRefused("too_many_subscribers", "Too many sockets follow this upload already "
-                                      "(MAX_SOCKETS_PER_UPLOAD); try again later.")
+    async def _join(self, upload_id: uuid.UUID, *, count: bool) -> None:
+        """Join the upload's group, counting the subscription first when ``count`` (it is authorised)."""
+        if count and not _count(upload_id):
+            raise _too_many_subscribers()
         group = group_name(upload_id)
         try:
             await asyncio.wait_for(self.layer.group_add(group, self.channel), LAYER_TIMEOUT)
         except Exception as exc:  # Redis down or hung: the client retries with backoff
             logger.warning("Could not join %s (%r); refusing the subscription.", group, exc)
-            await self._undo(upload_id, True)  # group_add registers the channel before it subscribes
+            await self._undo(upload_id, True, counted=count)  # group_add registers the channel before it subscribes
             raise SubscriptionRefused("try_again", "The server cannot follow uploads right now; "
                                       "try again later.") from None
 
-    async def _undo(self, upload_id: uuid.UUID, joined: bool) -> None:
-        """Release the count and leave the group of a subscription that :meth:`_join` made."""
+    async def _undo(self, upload_id: uuid.UUID, joined: bool, *, counted: bool = True) -> None:
+        """Release the count (if ``counted``) and leave the group of a subscription that :meth:`_join` made."""
         if not joined:
             return
-        counts.give_back(counts.by_upload, upload_id)
+        if counted:
+            counts.give_back(counts.by_upload, upload_id)
         group = group_name(upload_id)
         try:
             await asyncio.wait_for(self.layer.group_discard(group, self.channel), LAYER_TIMEOUT)
         except Exception as exc:
             logger.info("Could not leave %s cleanly: %r", group, exc)
+
+
+def _count(upload_id: uuid.UUID) -> bool:
+    """Count one authorised subscription of ``upload_id``; False past ``MAX_SOCKETS_PER_UPLOAD``."""
+    return counts.take(counts.by_upload, upload_id, uploads_settings.MAX_SOCKETS_PER_UPLOAD)
+
+
+def _too_many_subscribers() -> SubscriptionRefused:
+    return SubscriptionRefused("too_many_subscribers", "Too many sockets follow this upload already "
+                               "(MAX_SOCKETS_PER_UPLOAD); try again later.")

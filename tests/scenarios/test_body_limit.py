@@ -135,7 +135,7 @@ async def test_other_sockets_stay_responsive_while_a_huge_body_is_refused(daphne
         presigned = await presign(http, daphne.url)
     token = presigned["subscribe"]["token"]
     ws_url = daphne.url.replace("http", "ws") + f"/ws/uploads/{presigned['id']}/?token={token}"
-    async with connect(ws_url, origin="http://127.0.0.1") as ws:
+    async with connect(ws_url, origin=daphne.url) as ws:
         await ws.recv()  # snapshot
         big = asyncio.create_task(asyncio.to_thread(post_large, daphne.url, "/nonexistent/", 300 * MB))
         round_trips = []

@@ -39,7 +39,7 @@ async def _presigned(base: str, n: int) -> list[dict]:
 
 
 def _socket(base: str):
-    return connect(base.replace("http", "ws") + "/ws/uploads/", origin="http://127.0.0.1")
+    return connect(base.replace("http", "ws") + "/ws/uploads/", origin=base)
 
 
 async def _send(ws, message: dict) -> None:
@@ -193,7 +193,7 @@ async def test_a_message_over_the_size_limit_closes_with_4413(daphne):
 async def test_the_per_upload_route_still_works_beside_it(daphne):
     presigned, = await _presigned(daphne.url, 1)
     url = daphne.url.replace("http", "ws") + f"/ws/uploads/{presigned['id']}/?token={presigned['subscribe']['token']}"
-    async with connect(url, origin="http://127.0.0.1") as ws:
+    async with connect(url, origin=daphne.url) as ws:
         assert (await _recv(ws))["id"] == presigned["id"]
 
 
@@ -222,7 +222,7 @@ async def test_the_owners_session_may_subscribe_without_a_token_and_no_one_elses
     mine, theirs = await _presigned(daphne.url, 2)
     session_key = _owner_session(daphne, mine["id"], "alice")
     _owner_session(daphne, theirs["id"], "mallory")
-    async with connect(daphne.url.replace("http", "ws") + "/ws/uploads/", origin="http://127.0.0.1",
+    async with connect(daphne.url.replace("http", "ws") + "/ws/uploads/", origin=daphne.url,
                        additional_headers={"Cookie": f"sessionid={session_key}"}) as ws:
         await _send(ws, {"type": "subscribe", "id": mine["id"]})
         assert (await _recv(ws))["id"] == mine["id"]

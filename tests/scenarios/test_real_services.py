@@ -50,7 +50,7 @@ def redis_layer(settings):
 async def test_push_reaches_the_socket_through_redis(redis_layer):
     upload = await sync_to_async(services.upload_create)(filename="a.jpg", content_type="image/jpeg", size=9)
     comm = WebsocketCommunicator(application, f"/ws/uploads/{upload.id}/?token={make_subscribe_token(str(upload.id))}",
-                                 headers=[(b"origin", b"http://127.0.0.1:8000")])
+                                 headers=[(b"origin", b"http://127.0.0.1:8000"), (b"host", b"127.0.0.1:8000")])
     assert (await comm.connect())[0]
     assert (await comm.receive_json_from(timeout=3))["seq"] == 1
     await sync_to_async(services.upload_mark_processing)(upload_id=upload.id)

@@ -42,14 +42,19 @@ def _ws_url(base: str, presigned: dict) -> str:
     return base.replace("http", "ws") + f"/ws/uploads/{presigned['id']}/?token={presigned['subscribe']['token']}"
 
 
+def _origin(url: str) -> str:
+    """The server's own origin (the Origin check compares scheme, host and port)."""
+    return "http://" + url.split("/")[2]
+
+
 async def _open(url: str):
-    ws = await connect(url, origin="http://127.0.0.1")
+    ws = await connect(url, origin=_origin(url))
     first = await asyncio.wait_for(ws.recv(), 10)
     return ws, first
 
 
 async def _closed_with(url: str) -> int:
-    async with connect(url, origin="http://127.0.0.1") as ws:
+    async with connect(url, origin=_origin(url)) as ws:
         with pytest.raises(ConnectionClosed) as closed:
             await asyncio.wait_for(ws.recv(), 10)
     return closed.value.rcvd.code

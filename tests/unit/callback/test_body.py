@@ -43,10 +43,10 @@ def test_a_completed_report_with_formats_is_pushed_with_every_file_and_the_place
     assert (event["placeholder"], event["color"]) == (PLACEHOLDER, "#6083ae")
     thumb, large = event["variants"]
     assert [(f["format"], f["type"]) for f in thumb["formats"]] == [("AVIF", "image/avif"), ("WEBP", "image/webp")]
-    assert [f["url"] for f in large["formats"]] == [f"/media/variants/{upload.id}/large.avif",
-                                                    f"/media/variants/{upload.id}/large.jpg"]
+    assert [f["url"] for f in large["formats"]] == [f"/api/uploads/local/files/variants/{upload.id}/large.avif",
+                                                    f"/api/uploads/local/files/variants/{upload.id}/large.jpg"]
     # 0.1 readers: the variant's own fields are its fallback file, as before
-    assert (thumb["format"], thumb["size"], thumb["url"]) == ("WEBP", 1001, f"/media/variants/{upload.id}/thumb.webp")
+    assert (thumb["format"], thumb["size"], thumb["url"]) == ("WEBP", 1001, f"/api/uploads/local/files/variants/{upload.id}/thumb.webp")
     assert thumb["animated"] is False
     # the snapshot (another read path: snapshots.read_snapshots) says the same
     stored = Upload.objects.get(pk=upload.id)
@@ -58,7 +58,7 @@ def test_a_0_1_report_without_formats_reads_back_as_one_file_and_no_placeholder(
     event = post_callback(upload.id, completed_payload(upload.id)).json()
     [variant] = event["variants"]
     assert variant["formats"] == [{"format": "WEBP", "type": "image/webp", "size": 10422,
-                                   "url": f"/media/variants/{upload.id}/thumb.webp"}]
+                                   "url": f"/api/uploads/local/files/variants/{upload.id}/thumb.webp"}]
     assert event["placeholder"] is None and event["color"] is None and variant["animated"] is False
 
 

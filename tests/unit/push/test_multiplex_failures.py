@@ -21,7 +21,7 @@ ORIGIN = (b"origin", b"http://127.0.0.1:8000")
 
 
 async def _connected():
-    comm = WebsocketCommunicator(application, "/ws/uploads/", headers=[ORIGIN])
+    comm = WebsocketCommunicator(application, "/ws/uploads/", headers=[ORIGIN, (b"host", b"127.0.0.1:8000")])
     connected, _ = await comm.connect()
     assert connected
     return comm
