@@ -40,6 +40,9 @@ def demo(request):
     types = list(uploads_settings.ALLOWED_CONTENT_TYPES)
     names = [FORMAT_NAMES.get(t, t.split("/")[-1].upper()) for t in types]
     limits = {"maxSize": uploads_settings.MAX_SIZE, "contentTypes": types, "formatNames": names}
+    # A session from the first visit: the page's socket then follows this browser's history (other tabs'
+    # uploads, live) from its first handshake, instead of reconnecting after the first upload starts one.
+    request.session.setdefault("realtime_uploads", True)
     return render(request, "demo.html", {
         "limits": limits, "accept": accept_attribute(types), "formats": _either(names),
         "max_size": human_size(uploads_settings.MAX_SIZE),

@@ -12,6 +12,14 @@ sends, as JSON text frames:
 - ``{"type": "unsubscribe", "id": "<uuid>"}``: no more events of that upload;
   answered ``{"type": "unsubscribed", "id": …}``.
 - ``{"type": "ping"}``: answered ``{"type": "pong"}``.
+- ``{"type": "follow_history"}``: live history. The socket joins its own
+  owner's group (the signed-in user's, else the anonymous session's, both
+  read from its handshake: :mod:`realtime_uploads.push.owner_groups`) and is
+  answered ``{"type": "history_followed"}``; from then on each upload its
+  owner presigns, in any tab, arrives as ``{"type": "upload.created", …}``
+  (a history item: the event, ``filename``, ``created_at``, ``token``), which
+  the page may then ``subscribe`` to. Refused with an ``error`` (no ``id``)
+  of code ``forbidden`` (no session) or ``try_again``.
 
 Each subscription is followed exactly as the per-upload route follows its
 upload (:class:`realtime_uploads.push.subscriptions.Subscriptions`): a
@@ -42,6 +50,7 @@ from typing import Any
 from realtime_uploads.conf import uploads_settings
 from realtime_uploads.consumers.uploads import UploadConsumer
 from realtime_uploads.exceptions import SubscriptionRefused
+from realtime_uploads.push.owner_groups import History
 from realtime_uploads.push.subscriptions import Subscriptions
 from realtime_uploads.state.selectors import parse_upload_id
 
@@ -53,6 +62,7 @@ class MultiplexConsumer(UploadConsumer):
         super().__init__(*args, **kwargs)
         #: Followed uploads: id (canonical str) → highest seq sent.
         self.seqs: dict[str, int] = {}
+        self.history: History | None = None
 
     async def connect(self):
         """Accept; subscriptions come as messages."""
@@ -69,9 +79,32 @@ class MultiplexConsumer(UploadConsumer):
             await self._subscribe(content.get("id"), content.get("token"))
         elif kind == "unsubscribe":
             await self._unsubscribe(content.get("id"))
+        elif kind == "follow_history":
+            await self._follow_history()
         else:
             await self._error("unknown_message", 'Send {"type": "subscribe", "id": …, "token": …}, '
-                                                 '{"type": "unsubscribe", "id": …} or {"type": "ping"}.')
+                                                 '{"type": "unsubscribe", "id": …}, {"type": "follow_history"} '
+                                                 'or {"type": "ping"}.')
+
+    async def _follow_history(self) -> None:
+        if self.history is None:
+            self.history = History(self.channel_layer, self.channel_name)
+        try:
+            await self.history.follow(self.scope)
+        except SubscriptionRefused as refused:
+            await self._error(refused.code, str(refused))
+            return
+        await self.send_json({"type": "history_followed"})
+
+    async def upload_created(self, message):
+        """An upload of this socket's owner was presigned (its owner group's message): tell the page."""
+        await self.send_json(message)
+
+    async def disconnect(self, code):
+        """Leave the uploads' groups and the owner's."""
+        await super().disconnect(code)
+        if self.history is not None:
+            await self.history.close()
 
     async def _subscribe(self, raw_id: Any, token: Any) -> None:
         upload_id = parse_upload_id(raw_id) if isinstance(raw_id, str) else None

@@ -22,6 +22,8 @@ from realtime_uploads.storage import get_backend
 
 #: Suffix of the plain file input's name; a value under it means the file came with the form (no JavaScript).
 FILE_SUFFIX = "__file"
+#: The widget's stylesheet (a static path), linked by its Media.
+STYLESHEET = "realtime_uploads/realtime-uploads.css"
 
 
 def id_of(value: Any) -> str:
@@ -40,16 +42,21 @@ def as_items(value: Any) -> list:
     return [value]
 
 
-def ids_of(value: Any) -> set[str]:
-    """Canonical id strings in ``value`` (an Upload, a UUID, a posted string, or a list of those); bad ones skipped."""
-    out = set()
+def ordered_ids(value: Any) -> list[str]:
+    """Canonical id strings in ``value`` (as :func:`ids_of`), in the order given, each once."""
+    out: dict[str, None] = {}
     for item in as_items(value):
         raw = item.split(":", 1)[0] if isinstance(item, str) else id_of(item)
         try:
-            out.add(str(uuid.UUID(raw)))
+            out[str(uuid.UUID(raw))] = None
         except ValueError:
             continue
-    return out
+    return list(out)
+
+
+def ids_of(value: Any) -> set[str]:
+    """Canonical id strings in ``value`` (an Upload, a UUID, a posted string, or a list of those); bad ones skipped."""
+    return set(ordered_ids(value))
 
 
 class UploadWidget(forms.Widget):
@@ -61,7 +68,11 @@ class UploadWidget(forms.Widget):
     defaults to ``ALLOWED_CONTENT_TYPES``); ``presign_url`` defaults to where
     the API is mounted (``realtime_uploads:upload-create``). The list under the input shows only
     uploads the form has vouched for (initial or accepted), never names of ids
-    someone merely posted.
+    someone merely posted, in the order of the value (a gallery's order).
+
+    The markup is phrasing content only (``<span>`` with ``role="list"`` /
+    ``"listitem"`` / ``"status"``, inputs, images), so it is valid HTML inside
+    the ``<p>`` of ``form.as_p()`` as well as in ``as_div()`` and ``as_table()``.
     """
 
     template_name = "realtime_uploads/widgets/upload.html"
@@ -75,7 +86,10 @@ class UploadWidget(forms.Widget):
 
     @property
     def media(self):
-        return forms.Media(js=[forms.Script(static("realtime_uploads/forms.js"), type="module")])
+        """forms.js (a module script) and the widget's stylesheet, ``realtime-uploads.css`` (themable with
+        ``--realtime-uploads-*`` custom properties, docs/forms.md): ``{{ form.media }}`` brings both."""
+        return forms.Media(css={"all": [STYLESHEET]},
+                           js=[forms.Script(static("realtime_uploads/forms.js"), type="module")])
 
     def format_value(self, value: Any) -> str:
         if isinstance(value, str):
@@ -101,8 +115,9 @@ class UploadWidget(forms.Widget):
         widget["max_size"] = uploads_settings.MAX_SIZE
         if value is NEEDS_JAVASCRIPT:
             widget["value"] = ""
-        shown = ids_of(value) & self.trusted_ids
-        widget["uploads"] = [_display(u) for u in uploads_by_id(shown, with_variants=True).values()] if shown else []
+        shown = [pk for pk in ordered_ids(value) if pk in self.trusted_ids]  # in the value's order (a gallery's)
+        found = {str(pk): u for pk, u in uploads_by_id(shown, with_variants=True).items()} if shown else {}
+        widget["uploads"] = [_display(found[pk]) for pk in shown if pk in found]
         return context
 
 

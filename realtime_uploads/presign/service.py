@@ -11,10 +11,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from django.db import transaction
+
 from realtime_uploads.models import Upload
 from realtime_uploads.presign.identity import session_hash
 from realtime_uploads.presign.throttling import PendingCap
 from realtime_uploads.state.access import make_subscribe_token
+from realtime_uploads.state.owners import publish_created
 from realtime_uploads.state.services import upload_new, uploads_save
 from realtime_uploads.storage import get_backend
 
@@ -37,7 +40,9 @@ def uploads_presign(*, request: Any, files: Sequence[dict[str, Any]]) -> list[Pr
     before creating anything when the client would pass
     ``MAX_PENDING_PER_CLIENT``. Every POST is presigned before any row is
     saved, so a backend that cannot presign (raises) leaves no row behind and
-    no write transaction waits on the storage service.
+    no write transaction waits on the storage service. Once committed, the
+    owner's sockets that follow their history get an ``upload.created``
+    message for each (:func:`~realtime_uploads.state.owners.publish_created`).
     """
     cap = PendingCap(request)
     cap.check(len(files))
@@ -47,5 +52,9 @@ def uploads_presign(*, request: Any, files: Sequence[dict[str, Any]]) -> list[Pr
     posts = [backend.presign(upload, request=request) for upload in uploads]
     uploads_save(uploads)
     cap.record([upload.id for upload in uploads])
-    return [Presigned(upload, post, make_subscribe_token(upload.id))
-            for upload, post in zip(uploads, posts, strict=True)]
+    presigned = [Presigned(upload, post, make_subscribe_token(upload.id))
+                 for upload, post in zip(uploads, posts, strict=True)]
+    # The owner's other tabs (live history, state/owners.py) hear of them once they are committed.
+    news = [(one.upload, one.token) for one in presigned]
+    transaction.on_commit(lambda: publish_created(news), robust=True)
+    return presigned

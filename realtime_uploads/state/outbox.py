@@ -90,20 +90,21 @@ _loop: asyncio.AbstractEventLoop | None = None
 _tasks: set[asyncio.Future] = set()
 
 
-async def send_event(event: dict[str, Any]) -> bool:
-    """Send ``event`` to its upload's group within SEND_TIMEOUT seconds; False (logged) if that failed."""
+async def send_event(event: dict[str, Any], group: str | None = None) -> bool:
+    """Send ``event`` to ``group`` (default its upload's) within SEND_TIMEOUT seconds; False (logged) if that
+    failed."""
     global _loop
     _loop = asyncio.get_running_loop()  # the server's loop: sync threads of this process publish through it
-    return await _send_now(event)
+    return await _send_now(event, group)
 
 
-async def _send_now(event: dict[str, Any]) -> bool:
+async def _send_now(event: dict[str, Any], group: str | None = None) -> bool:
     layer = get_channel_layer()
     if layer is None:
         logger.warning("No CHANNEL_LAYERS configured; upload %s event not pushed.", event["id"])
         return False
     try:
-        await asyncio.wait_for(layer.group_send(group_name(event["id"]), event), SEND_TIMEOUT)
+        await asyncio.wait_for(layer.group_send(group or group_name(event["id"]), event), SEND_TIMEOUT)
     except Exception as exc:  # TimeoutError, redis errors, a broken layer: never the caller's problem
         _failures.failed(event, exc)
         return False
@@ -116,8 +117,9 @@ async def send_events(events: Iterable[dict[str, Any]]) -> None:
         await send_event(event)
 
 
-def publish(event: dict[str, Any]) -> None:
-    """Send ``event`` to the upload's group, from sync code, after commit; never raises.
+def publish(event: dict[str, Any], group: str | None = None) -> None:
+    """Send ``event`` to the upload's group (or to ``group``, e.g. an owner's), from sync code, after commit;
+    never raises.
 
     Inside :func:`run_and_publish` the event is handed back to the awaiting event loop; in
     any other thread of a server process it is scheduled on the server's event
@@ -125,7 +127,7 @@ def publish(event: dict[str, Any]) -> None:
     is sent at once with ``async_to_sync``.
     """
     collected = _outbox.get()
-    if collected is not None:
+    if collected is not None and group is None:
         collected.append(event)
         return
     try:
@@ -133,12 +135,12 @@ def publish(event: dict[str, Any]) -> None:
     except RuntimeError:
         running = None
     if running is not None:  # sync code running on an event loop thread: schedule, keep a reference
-        task = running.create_task(send_event(event))
+        task = running.create_task(send_event(event, group))
         _tasks.add(task)
         task.add_done_callback(_tasks.discard)
         return
     loop = _loop
     if loop is not None and loop.is_running() and not loop.is_closed():
-        asyncio.run_coroutine_threadsafe(send_event(event), loop)
+        asyncio.run_coroutine_threadsafe(send_event(event, group), loop)
         return
-    async_to_sync(_send_now)(event)  # a loop of its own, gone afterwards: never remembered as the server's
+    async_to_sync(_send_now)(event, group)  # a loop of its own, gone afterwards: never remembered as the server's

@@ -9,12 +9,14 @@
 //
 // Markup: the Django widget renders a wrapper [data-realtime-uploads-field]
 // holding the hidden [data-realtime-uploads-ids], the file input, a list
-// [data-realtime-uploads-list] and a status line [data-realtime-uploads-status].
+// [data-realtime-uploads-list] and a status line [data-realtime-uploads-status],
+// all spans (valid inside form.as_p's <p>); realtime-uploads.css styles them.
+// A thumbnail that does not load shows a state and a Retry button (picture.js guardImage).
 // A hand-written <input type="file" name="photo" data-realtime-uploads> works
 // too: its name moves to a hidden input created next to it.
 // Options from the file input: data-presign-url, data-max-size (bytes), multiple.
 
-import { upload } from "./realtime-uploads.js";
+import { guardImage, upload } from "./realtime-uploads.js";
 
 /** Every sentence shown, in one object a project can translate. */
 export const messages = {
@@ -27,6 +29,8 @@ export const messages = {
   cancel: (name) => `Cancel ${name}`,
   remove: (name) => `Remove ${name}`,
   progress: (name) => `Uploading ${name}`,
+  announce: (name, words) => `${name}: ${words}`,
+  started: "uploading",
 };
 
 const pendingByForm = new WeakMap(); // form -> uploads running in any of its fields
@@ -58,10 +62,39 @@ export function enhance(input) {
   // The input is emptied after each choice: left required, the browser would refuse every submit.
   // Whether an upload is there is the server's to say (UploadField's "required").
   input.required = false;
-  const list = wrapper?.querySelector("[data-realtime-uploads-list]") ?? make("ul");
+  const list = wrapper?.querySelector("[data-realtime-uploads-list]") ??
+    make("span", { className: "realtime-uploads-files" });
   const status = wrapper?.querySelector("[data-realtime-uploads-status]") ??
-    make("p", { role: "status" });
-  if (!list.isConnected) hidden.after(list, status);
+    make("span", { className: "realtime-uploads-status" });
+  if (!list.isConnected) { // the widget's markup, made for a hand-written input
+    list.setAttribute("role", "list");
+    list.dataset.realtimeUploadsList = "";
+    status.dataset.realtimeUploadsStatus = "";
+    status.setAttribute("role", "status");
+    status.setAttribute("aria-live", "polite");
+    // In a box of the wrapper's class (the stylesheet's rules are under it), after the input's <label>
+    // if it has one: buttons inside a label would be part of its text and its click target.
+    const box = make("span", { className: "realtime-uploads-field" });
+    box.append(list, status);
+    (input.closest("label") ?? hidden).after(box);
+  }
+  // Screen readers hear each file's changes of state (not every percent), as on the demo page.
+  let announcer = wrapper?.querySelector("[data-realtime-uploads-announce]");
+  if (!announcer) {
+    announcer = make("span", { className: "realtime-uploads-announce" });
+    announcer.setAttribute("aria-live", "polite");
+    status.after(announcer);
+  }
+  const announce = (name, words) => {
+    announcer.textContent = messages.announce(name, words);
+  };
+  // A row: <li> in a list a page wrote as <ul>/<ol>, else a span (phrasing content, as the widget's).
+  const newRow = () => {
+    const items = list.tagName === "UL" || list.tagName === "OL";
+    const row = make(items ? "li" : "span", { className: "realtime-uploads-file" }, list);
+    if (!items) row.setAttribute("role", "listitem");
+    return row;
+  };
   const field = { values: new Map(), pending: 0 };
   input.realtimeUploads = field;
 
@@ -90,6 +123,7 @@ export function enhance(input) {
   };
   for (const row of list.querySelectorAll("[data-upload-id]")) {
     removable(row, row.dataset.uploadId, row.textContent.trim());
+    for (const img of row.querySelectorAll("img")) guardImage(img);
   }
 
   const busy = (delta) => {
@@ -113,13 +147,15 @@ export function enhance(input) {
   const running = new Set(); // AbortControllers of this field's unfinished uploads
 
   const start = (file) => {
-    const row = make("li", {}, list);
-    make("span", { textContent: file.name }, row);
+    const row = newRow();
+    make("span", { className: "realtime-uploads-name", textContent: file.name }, row);
+    row.append(" "); // read as "photo.jpg Ready", never "photo.jpgReady", with or without the stylesheet
     const state = make("span", { className: "realtime-uploads-state" }, row);
     const maxSize = Number(input.dataset.maxSize || 0);
     if (maxSize && file.size > maxSize) {
       state.textContent = messages.tooLarge(maxSize);
       row.dataset.state = "failed";
+      announce(file.name, state.textContent);
       return removable(row, null, file.name);
     }
     const bar = make("progress", { max: 100, value: 0 }, row);
@@ -140,8 +176,10 @@ export function enhance(input) {
     row.addEventListener("realtime-uploads:processing", () => {
       bar.removeAttribute("value"); // indeterminate while the server works
       state.textContent = messages.processing;
+      announce(file.name, messages.processing);
     });
     row.dataset.state = "uploading";
+    announce(file.name, messages.started);
     busy(+1);
     const options = { target: row, signal: stop.signal };
     if (input.dataset.presignUrl) options.presignUrl = input.dataset.presignUrl;
@@ -151,8 +189,13 @@ export function enhance(input) {
       row.dataset.uploadId = key;
       row.dataset.state = "ready";
       state.textContent = messages.ready;
+      announce(file.name, messages.ready);
       const smallest = [...(event.variants || [])].sort((a, b) => a.width * a.height - b.width * b.height)[0];
-      if (smallest) row.prepend(make("img", { src: smallest.url, alt: file.name, height: 48 }));
+      if (smallest) {
+        const img = make("img", { className: "realtime-uploads-thumb", src: smallest.url, alt: file.name, height: 48 });
+        row.prepend(img, " ");
+        guardImage(img);
+      }
       bar.remove();
       cancel.remove();
       removable(row, key, file.name);
@@ -161,6 +204,7 @@ export function enhance(input) {
       if (error?.code === "aborted") return row.remove();
       row.dataset.state = "failed";
       state.textContent = messages.failed(error?.message || String(error));
+      announce(file.name, state.textContent);
       bar.remove();
       cancel.remove();
       removable(row, null, file.name);

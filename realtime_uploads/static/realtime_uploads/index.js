@@ -8,7 +8,7 @@ export { messages, builtinMessages, setMessages, messageFor, formatBytes, format
 export { checkLimits } from "./presign.js";
 export { resolveType, sniffType, typeFromName } from "./sniff.js";
 export { placeholderURL, placeholderColor } from "./placeholder.js";
-export { pictureFor, pictureHTML, pictureParts, srcsetFor, safeUrl } from "./picture.js";
+export { guardImage, imageMessages, pictureFor, pictureHTML, pictureParts, srcsetFor, safeUrl } from "./picture.js";
 export {
   thumbHashToRGBA, thumbHashToAverageRGBA, thumbHashToApproximateAspectRatio, rgbaToDataURL, thumbHashToDataURL,
 } from "./thumbhash.js";

@@ -196,3 +196,102 @@ export function pictureHTML(event, options = {}) {
   const sources = parts.sources.map((s) => tag("source", sourceAttrs(s))).join("");
   return `${tag("picture", parts.className ? [["class", parts.className]] : [])}${sources}${tag("img", imgAttrs(parts.img))}</picture>`;
 }
+
+/** Every sentence guardImage shows, in one object a project can translate. */
+export const imageMessages = {
+  unavailable: "Image not available",
+  retry: "Retry",
+  retrying: "Loading…",
+  retryLabel: (alt) => (alt ? `Retry loading ${alt}` : "Retry loading the image"),
+};
+
+const imgOf = (element) => (element?.tagName === "IMG" ? element : element?.querySelector?.("img"));
+
+/**
+ * A state for an image whose file does not load (a variant URL answering 404 after storage lost the file),
+ * instead of the browser's broken-image icon. `element` is a <picture> or an <img>, in a page or not yet.
+ *
+ * `element.dataset.imageState` is "loading", then "loaded" or "broken". When broken the element is hidden
+ * (inline `display: none`) and a `<span class="realtime-uploads-broken" data-image-state="broken">` after it
+ * says `imageMessages.unavailable` with a Retry button (`imageMessages.retryLabel(alt)` its accessible
+ * name), and `realtime-uploads:image-error` (detail `{element, src}`) bubbles from the element. Retry loads
+ * the image again: a copy of `element` (the same URLs, loaded eagerly), or the element `options.retry()`
+ * returns or resolves to (e.g. one built from a fresh status GET, when presigned URLs expired). The copy is
+ * guarded in turn and takes the element's place once it has loaded; if it fails, a new Retry button
+ * replaces the old one. Keyboard focus stays on Retry, or moves to the image once it loaded.
+ * @param {HTMLElement} element a <picture> (as pictureFor makes) or an <img>
+ * @param {{retry?: () => (HTMLElement|null|Promise<HTMLElement|null>), alt?: string}} [options]
+ * @returns {HTMLElement} `element`
+ */
+export function guardImage(element, options = {}) {
+  const img = imgOf(element);
+  if (!img || element.realtimeUploadsGuarded) return element;
+  element.realtimeUploadsGuarded = true;
+  const doc = element.ownerDocument;
+  const alt = options.alt ?? img.getAttribute("alt") ?? "";
+
+  const retry = async (box, button) => {
+    const hadFocus = doc.activeElement === button;
+    button.disabled = true;
+    button.textContent = imageMessages.retrying;
+    let next = null;
+    try {
+      next = options.retry ? await options.retry() : null;
+    } catch {
+      next = null; // no fresh URLs: try the same ones again
+    }
+    next ??= element.cloneNode(true);
+    delete next.dataset.imageState;
+    next.style.display = "none";
+    const nextImg = imgOf(next);
+    if (nextImg) nextImg.loading = "eager"; // a lazy image that is not displayed would never load
+    box.before(next);
+    next.addEventListener("realtime-uploads:image-error", () => {
+      box.remove();
+      if (hadFocus) next.nextElementSibling?.querySelector("button")?.focus();
+    }, { once: true });
+    nextImg?.addEventListener("load", () => {
+      box.remove();
+      next.style.display = "";
+      if (hadFocus) {
+        nextImg.tabIndex = -1; // focus would otherwise fall back to the page's start
+        nextImg.focus();
+      }
+    }, { once: true });
+    element.remove();
+    guardImage(next, options);
+  };
+
+  const broken = () => {
+    if (element.dataset.imageState === "broken") return;
+    element.dataset.imageState = "broken";
+    element.style.display = "none";
+    const box = doc.createElement("span");
+    box.className = "realtime-uploads-broken";
+    box.dataset.imageState = "broken";
+    const words = doc.createElement("span");
+    words.textContent = imageMessages.unavailable;
+    const button = doc.createElement("button");
+    button.type = "button";
+    button.textContent = imageMessages.retry;
+    button.setAttribute("aria-label", imageMessages.retryLabel(alt));
+    button.addEventListener("click", () => retry(box, button));
+    box.append(words, " ", button);
+    element.after(box);
+    element.dispatchEvent(new CustomEvent("realtime-uploads:image-error", {
+      bubbles: true, detail: { element, src: img.currentSrc || img.src },
+    }));
+  };
+
+  element.dataset.imageState = "loading";
+  img.addEventListener("load", () => {
+    element.dataset.imageState = "loaded";
+  });
+  img.addEventListener("error", broken);
+  // It may have failed (or loaded) before this ran: a module script runs after the page's images started.
+  if (img.complete && (img.currentSrc || img.getAttribute("src"))) {
+    if (img.naturalWidth) element.dataset.imageState = "loaded";
+    else broken();
+  }
+  return element;
+}

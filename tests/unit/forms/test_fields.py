@@ -243,6 +243,7 @@ def test_widget_renders_the_hidden_ids_and_the_enhanced_file_input(make_upload, 
     assert 'multiple' in str(GalleryForm(request=request_as(alice))["photos"])
     media = str(PhotoForm(request=request_as(alice)).media)
     assert 'type="module"' in media and "realtime_uploads/forms.js" in media
+    assert "realtime_uploads/realtime-uploads.css" in media
 
 
 def test_rerendering_keeps_posted_tokens_but_shows_no_names_of_refused_ids(make_upload, alice, bob):
@@ -260,13 +261,14 @@ def test_widget_used_alone_renders_without_a_form(make_upload):
 
 
 def test_forms_js_needs_only_the_clients_upload_export():
-    """forms.js may import nothing from the client but ``upload(file, options)``, which the client keeps."""
+    """forms.js may import nothing from the client but ``upload(file, options)`` and ``guardImage`` (a
+    thumbnail's lost-file state), which the client keeps."""
     import re
     from pathlib import Path
 
     static = Path(__file__).resolve().parents[3] / "realtime_uploads" / "static" / "realtime_uploads"
     imports = re.findall(r"^import .*$", (static / "forms.js").read_text(), re.MULTILINE)
-    assert imports == ['import { upload } from "./realtime-uploads.js";']
+    assert imports == ['import { guardImage, upload } from "./realtime-uploads.js";']
     # The client (realtime-uploads.js re-exports its modules) really exports it: asked of node itself.
     import shutil
     import subprocess
@@ -274,6 +276,6 @@ def test_forms_js_needs_only_the_clients_upload_export():
     node = shutil.which("node")
     if node is None:
         pytest.skip("node is not installed")
-    script = (f'import {{ upload }} from "{(static / "realtime-uploads.js").as_uri()}";'
-              'process.exit(typeof upload === "function" ? 0 : 1);')
+    script = (f'import {{ guardImage, upload }} from "{(static / "realtime-uploads.js").as_uri()}";'
+              'process.exit(typeof upload === "function" && typeof guardImage === "function" ? 0 : 1);')
     subprocess.run([node, "--input-type=module", "-e", script], check=True, timeout=30)

@@ -122,5 +122,34 @@ def test_admin_with_the_mixin_takes_the_staff_members_own_upload(make_upload, ad
     # The change page lists the current upload (the admin's related-object wrapper would hide it).
     profile = Profile.objects.get(name="Staff")
     html = admin_client.get(f"/admin/formsapp/profile/{profile.pk}/change/").content.decode()
-    assert f'<li data-upload-id="{mine.pk}">' in html and "cat.jpg" in html
+    assert f'role="listitem" data-upload-id="{mine.pk}"' in html and "cat.jpg" in html
     assert "add_id_photo" not in html
+
+
+def test_gallery_keeps_the_order_it_was_saved_in(make_upload, alice):
+    """A ManyToManyField inserts through a set and reads newest first; the gallery keeps the posted order."""
+    shots = [completed(make_upload(owner=alice, filename=f"{i}.jpg")) for i in range(5)]
+    order = [shots[3], shots[0], shots[4], shots[1], shots[2]]  # neither creation order nor newest first
+    data = {"name": "Alice", "photo": "", "gallery": ",".join(str(s.pk) for s in order)}
+    form = ProfileForm(data, request=request_as(alice))
+    assert form.is_valid(), form.errors
+    profile = Profile.objects.get(pk=form.save().pk)
+    assert list(profile.gallery.all()) == order
+    prefetched = Profile.objects.prefetch_related("gallery").get(pk=profile.pk)
+    assert list(prefetched.gallery.all()) == order
+    # The edit form shows them in that order, and a reordering is saved.
+    html = str(ProfileForm(instance=profile, request=request_as(alice))["gallery"])
+    assert [html.index(f'data-upload-id="{s.pk}"') for s in order] == sorted(
+        html.index(f'data-upload-id="{s.pk}"') for s in order)
+    moved = [order[4], *order[:4]]
+    edit = ProfileForm({**data, "gallery": ",".join(str(s.pk) for s in moved)}, instance=profile,
+                       request=request_as(alice))
+    assert edit.is_valid(), edit.errors
+    edit.save()
+    assert list(Profile.objects.get(pk=profile.pk).gallery.all()) == moved
+    # add() appends in the order given; set() with a prefix unchanged only appends.
+    extra = [completed(make_upload(owner=alice, filename=f"x{i}.jpg")) for i in range(2)]
+    profile.gallery.add(extra[1], extra[0])
+    assert list(profile.gallery.all()) == [*moved, extra[1], extra[0]]
+    profile.gallery.set([s.pk for s in moved])
+    assert list(profile.gallery.all()) == moved
