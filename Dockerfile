@@ -4,7 +4,8 @@ ENV PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY realtime_uploads ./realtime_uploads
-RUN pip install '.[postgres]'
+# The demo project serves the OpenAPI document and Swagger UI: the schema extra.
+RUN pip install '.[postgres,schema]'
 COPY . .
 RUN useradd --create-home app && mkdir -p /app/.state && chown app /app/.state
 USER app

@@ -6,7 +6,9 @@ default 5000), provisioning (bucket, CORS, queue, S3 → SQS notification:
 then the SQS worker and the web process on the s3 backend (``PORT``, default
 8000), with the commands of :mod:`config.stack`, the ones the end-to-end
 tests and docker-compose run. Redis is the channel layer when ``REDIS_URL``
-is set, or when one answers on 127.0.0.1:6379; else the in-memory layer.
+is set, or when one answers on 127.0.0.1:6379, then on database
+:data:`REDIS_DB` (15), not 0, so the stack's keys and channels stay apart from
+whatever else uses that Redis; else the in-memory layer.
 
 Every process gets the same environment (:func:`config.stack.stack_env`):
 one ``AWS_ENDPOINT_URL``, which boto3 uses for S3 and SQS alike, so the web
@@ -53,8 +55,13 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child between 
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)
 
 
+#: The Redis database the stack uses on 127.0.0.1:6379 (a local Redis's database 0 is everyone's default).
+REDIS_DB = 15
+
+
 def redis_url(environ: dict[str, str]) -> str:
-    """``REDIS_URL`` if set (empty: the in-memory layer), else Redis on 127.0.0.1:6379 if it answers PING."""
+    """``REDIS_URL`` if set (empty: the in-memory layer), else database :data:`REDIS_DB` of Redis on
+    127.0.0.1:6379 if it answers PING."""
     if "REDIS_URL" in environ:
         return environ["REDIS_URL"]
     try:
@@ -62,7 +69,7 @@ def redis_url(environ: dict[str, str]) -> str:
             sock.settimeout(0.5)
             sock.sendall(b"PING\r\n")
             if sock.recv(16).startswith(b"+PONG"):
-                return f"redis://{HOST}:6379/0"
+                return f"redis://{HOST}:6379/{REDIS_DB}"
     except OSError:
         pass
     return ""

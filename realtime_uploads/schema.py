@@ -7,12 +7,20 @@ drf-spectacular post-processing hook, adds them from the components below:
 one document for the whole contract of ``docs/contract.md``.
 ``tests/scenarios/test_schema.py`` runs schemathesis against a live server with it.
 
-A project serving the schema sets ``REST_FRAMEWORK["DEFAULT_SCHEMA_CLASS"] =
-"drf_spectacular.openapi.AutoSchema"`` and :data:`SPECTACULAR_SETTINGS`.
+drf-spectacular is optional (the ``schema`` extra: ``pip install
+"django-realtime-uploads[schema]"``): ``realtime_uploads.urls`` imports this
+module, and serves :class:`SchemaView` and :class:`SwaggerView`, only when it
+is installed. :class:`SchemaView` describes every view with drf-spectacular's
+``AutoSchema`` whatever the project's ``REST_FRAMEWORK["DEFAULT_SCHEMA_CLASS"]``
+says (DRF's own default made drf-spectacular fail with a 500 "Incompatible
+AutoSchema"), with :data:`SPECTACULAR_SETTINGS`.
 """
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from drf_spectacular.extensions import OpenApiViewExtension
@@ -24,12 +32,14 @@ from drf_spectacular.utils import (
     extend_schema_view,
     inline_serializer,
 )
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework import serializers
+from rest_framework.settings import api_settings
 
-from realtime_uploads import __version__
+import realtime_uploads
 from realtime_uploads.presign.serializers import BatchPresignInputSerializer, PresignInputSerializer
 
-CONTRACT_VERSION = __version__  # the package's: one version number
+CONTRACT_VERSION = realtime_uploads.__version__  # the package's: one version number
 
 #: drf-spectacular's settings for this API's document (``SpectacularAPIView(custom_settings=...)``).
 SPECTACULAR_SETTINGS: dict[str, Any] = {
@@ -37,7 +47,8 @@ SPECTACULAR_SETTINGS: dict[str, Any] = {
     "DESCRIPTION": "Direct-to-S3 image uploads with processing results pushed over WebSockets.\n\n"
     "WebSocket, one upload: /ws/uploads/{id}/?token=… sends the Event at once and on every change "
     "(close codes 4400 malformed id, 4403 forbidden, 4404 unknown id, 4429 too many sockets, 4413 message "
-    "too large, 4503 try again later).\n\n"
+    "too large, 4503 try again later). The handshake's Origin must be the server's own (scheme, host, port), "
+    "in ALLOWED_ORIGINS or in CSRF_TRUSTED_ORIGINS: else HTTP 403.\n\n"
     "WebSocket, many uploads: /ws/uploads/ takes JSON text messages "
     '{"type": "subscribe", "id": "<uuid>", "token": "<subscribe token>"} (token optional for the owner\'s '
     'session), {"type": "unsubscribe", "id": "<uuid>"} (answered {"type": "unsubscribed", "id"}) and '
@@ -55,7 +66,8 @@ SPECTACULAR_SETTINGS: dict[str, Any] = {
 }
 
 _ref = "#/components/schemas/{}".format
-_STATUSES = ["pending", "processing", "completed", "failed", "expired"]
+#: 0.3: ``cancelled`` (a DELETE of an unfinished upload); ``deleted`` only in the last pushed event of a deleted one.
+_STATUSES = ["pending", "processing", "completed", "failed", "expired", "cancelled", "deleted"]
 _FORMAT = {"type": "string", "description": "Pillow's format name read from the bytes, e.g. JPEG, PNG, WEBP."}
 _ERROR = {
     "type": "object",
@@ -170,7 +182,24 @@ PATHS: dict[str, dict] = {
         ],
         "responses": {"200": _answer("the Event", "Event"), "400": _answer("bad query, naming the parameter"),
                       "403": _answer("neither the owner nor the token's holder"), "404": _answer("unknown id"),
+                      "429": _answer("0.3: code too_many_long_polls, this client already has "
+                                     "LONG_POLL_MAX_PER_CLIENT long-polls waiting; retry after Retry-After",
+                                     headers=_RETRY),
                       "503": _answer("saturated; retry after Retry-After", headers=_RETRY)},
+    }, "delete": {
+        "operationId": "upload_delete",
+        "summary": "0.3: cancel an unfinished upload, or delete a finished one with its stored files.",
+        "description": ("Authorised by ?token= (no CSRF) or the owner's session (with its X-CSRFToken header). "
+                        "pending/processing: 200, the cancelled event. completed/failed/expired/cancelled: 204, "
+                        "the row deleted, its original and variants deleted after commit, followers sent a last "
+                        "event with status deleted. A valid token for an upload already deleted: 204 again."),
+        "parameters": [
+            _ID, {"name": "token", "in": "query", "schema": {"type": "string"}, "description": "subscribe token"},
+        ],
+        "responses": {"200": _answer("cancelled: the Event", "Event"), "204": {"description": "deleted"},
+                      "403": _answer("not the owner nor the token's holder, or code csrf_failed: a session "
+                                     "without its CSRF token"),
+                      "404": _answer("unknown id"), "503": _answer("saturated", headers=_RETRY)},
     }},
     "/api/uploads/{upload_id}/callback/": {"post": {
         "operationId": "upload_callback",
@@ -181,7 +210,9 @@ PATHS: dict[str, dict] = {
             "$ref": _ref("CallbackBody")}}}},
         "responses": {"200": _answer("the snapshot after the report", "Event"),
                       "400": _answer("bad body, naming the field"), "401": _answer("bad or stale signature"),
-                      "404": _answer("unknown id"), "409": _answer("illegal transition or another object version"),
+                      "404": _answer("unknown id"), "409": _answer("illegal transition or another object version; "
+                                                                        "code upload_cancelled: the upload was "
+                                                                        "cancelled, its object is deleted"),
                       "413": _answer("body too large"), "503": _answer("saturated", headers=_RETRY)},
     }},
     "/api/uploads/local/": {"post": {
@@ -194,6 +225,40 @@ PATHS: dict[str, dict] = {
                            "file": {"type": "string", "format": "binary"}}}}}},
         "responses": {"204": {"description": "stored"}, "400": _S3_ERROR, "403": _S3_ERROR, "404": _S3_ERROR,
                       "409": _S3_ERROR, "413": _answer("body over MAX_BODY_SIZE")},
+    }},
+    "/api/uploads/{upload_id}/download/": {"get": {
+        "operationId": "upload_download",
+        "summary": "0.3: the owner's original, by a redirect to a link valid DOWNLOAD_URL_EXPIRES seconds.",
+        "description": ("Authorised by ?token= (the subscribe token), the owner's session or the anonymous "
+                        "session that presigned it. The link (S3: a presigned GET; local backend: "
+                        "/api/uploads/local/download/<token>/) answers with Content-Disposition: attachment."),
+        "parameters": [
+            _ID, {"name": "token", "in": "query", "schema": {"type": "string"}, "description": "subscribe token"},
+        ],
+        "responses": {"302": {"description": "to the download link",
+                              "headers": {"Location": {"schema": {"type": "string", "format": "uri"}}}},
+                      "403": _answer("code not_authorised: not the owner"), "404": _answer("code not_found"),
+                      "409": _answer("code not_completed: the upload is not completed")},
+    }},
+    "/api/uploads/local/files/{key}": {"get": {
+        "operationId": "local_file",
+        "summary": "0.3, local backend only: a variant's bytes (its url). Originals are never served.",
+        "parameters": [{"name": "key", "in": "path", "required": True, "schema": {"type": "string", "minLength": 1},
+                        "description": "the variant's key, under VARIANT_PREFIX"}],
+        "responses": {"200": {"description": "the variant", "content": {"image/*": {
+                          "schema": {"type": "string", "format": "binary"}}}},
+                      "304": {"description": "not modified since If-Modified-Since"},
+                      "404": _answer("no such variant (any key outside VARIANT_PREFIX)")},
+    }},
+    "/api/uploads/local/download/{token}/": {"get": {
+        "operationId": "local_download",
+        "summary": "0.3, local backend only: an original, by the signed link the download redirect gives.",
+        "parameters": [{"name": "token", "in": "path", "required": True,
+                        "schema": {"type": "string", "minLength": 1}}],
+        "responses": {"200": {"description": "the original, Content-Disposition: attachment",
+                              "content": {"application/octet-stream": {
+                                  "schema": {"type": "string", "format": "binary"}}}},
+                      "403": _S3_ERROR, "404": _S3_ERROR},
     }},
 }
 
@@ -232,6 +297,11 @@ COMPONENTS["HistoryPage"] = {
 }
 _THROTTLED = OpenApiResponse(description="throttled, or too many uploads pending: {detail, code, limit} and "
                                          "Retry-After")
+#: 0.3: who may presign is REALTIME_UPLOADS["PERMISSION_CLASSES"] (signed-in users by default), bodies are JSON only.
+_REFUSED = OpenApiResponse(description="0.3: PERMISSION_CLASSES refused the request (signed-in users only by "
+                                       "default): {detail} naming the setting; 401 where the authentication asks "
+                                       "for credentials")
+_NOT_JSON = OpenApiResponse(description="0.3: the body is not application/json: {detail} naming it")
 
 
 class PresignSchema(OpenApiViewExtension):
@@ -245,8 +315,9 @@ class PresignSchema(OpenApiViewExtension):
 
         return extend_schema_view(post=extend_schema(
             operation_id="upload_create", tags=["uploads"], request=PresignInputSerializer,
-            responses={201: _PRESIGNED, 400: OpenApiResponse(description="invalid input: {field: [message]}"),
-                       429: _THROTTLED},
+            responses={201: _PRESIGNED, 400: OpenApiResponse(description="invalid input: {field: [message]}, or "
+                                                                        "a body that is not JSON: {detail}"),
+                       403: _REFUSED, 415: _NOT_JSON, 429: _THROTTLED},
             summary="Create an upload and presign its POST.",
         ), get=extend_schema(
             operation_id="upload_history", tags=["uploads"], request=None,
@@ -254,7 +325,7 @@ class PresignSchema(OpenApiViewExtension):
                         OpenApiParameter("limit", int, description="page size, at most HISTORY_PAGE_SIZE")],
             responses={200: OpenApiResponse(response={"$ref": _ref("HistoryPage")},
                                             description="the requester's uploads, newest first"),
-                       404: OpenApiResponse(description="invalid cursor: {detail}")},
+                       403: _REFUSED, 404: OpenApiResponse(description="invalid cursor: {detail}")},
             summary="The requester's uploads (signed-in owner, or this anonymous session), newest first.",
         ))(Fixed)
 
@@ -273,7 +344,53 @@ class BatchPresignSchema(OpenApiViewExtension):
             responses={201: inline_serializer("PresignedBatch", {"uploads": _PRESIGNED.__class__(many=True)}),
                        400: OpenApiResponse(description="invalid input, nothing created: {\"files\": [{}, "
                                                         "{field: [message]}, …]} per item in order, or "
-                                                        "{\"files\": [message]}"),
-                       429: _THROTTLED},
+                                                        "{\"files\": [message]}, or a body that is not JSON: "
+                                                        "{detail}"),
+                       403: _REFUSED, 415: _NOT_JSON, 429: _THROTTLED},
             summary="Presign up to MAX_BATCH_FILES uploads in one request, all or nothing.",
         ))(Fixed)
+
+
+_schema_class_lock = threading.Lock()
+
+
+@contextmanager
+def _own_schema_class() -> Iterator[None]:
+    """DRF's ``DEFAULT_SCHEMA_CLASS`` read as drf-spectacular's ``AutoSchema`` meanwhile, for this process.
+
+    Both the views' ``schema`` (DRF's ``DefaultSchema``) and drf-spectacular's ``extend_schema`` read it while the
+    document is built. (drf-spectacular's own ``custom_settings`` are applied the same way, process-wide.)
+    """
+    with _schema_class_lock:
+        cached = api_settings.__dict__.get("DEFAULT_SCHEMA_CLASS", _MISSING)
+        api_settings.DEFAULT_SCHEMA_CLASS = AutoSchema
+        try:
+            yield
+        finally:
+            if cached is _MISSING:
+                api_settings.__dict__.pop("DEFAULT_SCHEMA_CLASS", None)
+            else:
+                api_settings.DEFAULT_SCHEMA_CLASS = cached
+
+
+_MISSING = object()
+
+
+class SchemaView(SpectacularAPIView):
+    """``GET /api/schema/``: the OpenAPI 3 document (YAML, or JSON with ``?format=json``) with
+    :data:`SPECTACULAR_SETTINGS`, every view described by drf-spectacular's ``AutoSchema`` whatever the project's
+    ``REST_FRAMEWORK["DEFAULT_SCHEMA_CLASS"]`` (that setting is for the project's own schema)."""
+
+    custom_settings = SPECTACULAR_SETTINGS
+
+    def _get_schema_response(self, request):  # drf-spectacular's, inside its custom_settings
+        with _own_schema_class():
+            return super()._get_schema_response(request)
+
+
+class SwaggerView(SpectacularSwaggerView):
+    """``GET /api/schema/swagger/``: Swagger UI for :class:`SchemaView` (needs ``"drf_spectacular"`` in
+    INSTALLED_APPS for its template; with ``drf_spectacular_sidecar`` installed too, and
+    ``SPECTACULAR_SETTINGS = {"SWAGGER_UI_DIST": "SIDECAR", ...}``, its files are served locally)."""
+
+    url_name = "realtime_uploads:schema"

@@ -13,8 +13,9 @@ for its whole life, reused afterwards as WSGI servers reuse theirs (Django's
 ``CONN_MAX_AGE`` as usual). At most ``keep`` idle threads are kept.
 
 ``realtime_uploads.runtime.handler.get_asgi_application()`` replaces
-``django.core.asgi.get_asgi_application()`` in a project's ``asgi.py``; it
-imports nothing of the app, so it may come first, before Django is set up.
+``django.core.asgi.get_asgi_application()``; :func:`realtime_uploads.asgi.get_asgi_application`
+(a project's ``asgi.py``) builds on it. It imports nothing of the app, so it
+may come first, before Django is set up.
 """
 
 from __future__ import annotations
