@@ -137,8 +137,10 @@ class ServerCallbackURL(str):
         """
         served = served_at()
         if served is None:
-            raise CallbackError("REALTIME_UPLOADS['CALLBACK_URL'] is not set and no HTTP request has shown yet "
-                                "where this server listens; not reporting to a guessed address.")
+            raise CallbackError("REALTIME_UPLOADS['CALLBACK_URL'] is not set and this process has not learnt "
+                                "where it listens: its asgi.py must build the application with "
+                                "realtime_uploads.asgi.get_asgi_application() (which learns it from the first "
+                                "request), or set CALLBACK_URL; not reporting to a guessed address.")
         from django.urls import reverse
 
         scheme, host, port = served

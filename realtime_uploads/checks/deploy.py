@@ -66,7 +66,11 @@ def _is_loopback(host: str | None) -> bool:
 
 def _weak_secret_key(key: str) -> str | None:
     """Why ``key`` may not sign anything in production, or None (Django's own W009 rules, and ours)."""
-    if key in PUBLISHED_SECRETS or key.startswith("django-insecure-"):
+    if key.startswith("django-insecure-"):
+        return ("is the development key `django-admin startproject` wrote into settings.py (its "
+                "'django-insecure-' prefix), so it sits in your repository and anyone who reads it can forge "
+                "sessions, subscribe tokens and upload policies")
+    if key in PUBLISHED_SECRETS:
         return "is a value published with the code, so anyone can forge sessions, subscribe tokens and upload policies"
     if len(key) < 50 or len(set(key)) < 5:
         return "is shorter than 50 characters or has fewer than 5 different ones"

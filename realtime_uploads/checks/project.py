@@ -3,13 +3,17 @@
 ``manage.py check`` (and so ``runserver``): E010 daphne missing or after
 ``django.contrib.staticfiles``, E011 no ``ASGI_APPLICATION``, W012 an
 in-memory channel layer in a project that has Redis (so probably more than
-one process). ``check --deploy``: W013 nothing serves the static files (the
+one process), W014 the module ``ASGI_APPLICATION`` names does not mention
+``realtime_uploads`` (read as text, never imported: importing it would start
+the server's parts), so it cannot be the app's stack. ``check --deploy``: W013 nothing serves the static files (the
 JavaScript client) under ASGI, E110/E111 ``CALLBACK_SECRETS`` /
 ``CALLBACK_URL`` left to their development defaults (:mod:`realtime_uploads.conf`).
 Each message's hint names the exact setting to add.
 """
 
 from __future__ import annotations
+
+import importlib.util
 
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
@@ -41,6 +45,8 @@ def check_project(app_configs, **kwargs):
             hint='Set ASGI_APPLICATION = "<your project>.asgi.application", with asgi.py ending in '
                  "`from realtime_uploads.asgi import get_asgi_application; application = get_asgi_application()`",
             id="realtime_uploads.E011"))
+    else:
+        messages.extend(_asgi_module_check(settings.ASGI_APPLICATION))
     layer = (getattr(settings, "CHANNEL_LAYERS", None) or {}).get("default", {})
     redis_caches = sorted(name for name, cache in (getattr(settings, "CACHES", None) or {}).items()
                           if "redis" in str(cache.get("BACKEND", "")).lower())
@@ -52,6 +58,33 @@ def check_project(app_configs, **kwargs):
                  "(from realtime_uploads.push.layer_settings import channel_layer_settings).",
             id="realtime_uploads.W012"))
     return messages
+
+
+def _asgi_module_check(path: str) -> list:
+    """W014 when the source of ``path``'s module (``"mysite.asgi.application"`` -> mysite/asgi.py) never
+    mentions realtime_uploads: Django's own ``get_asgi_application()`` there serves no WebSocket and never
+    tells the app where it listens, so uploads stay ``pending``. Nothing is imported."""
+    module = str(path).rpartition(".")[0]
+    try:
+        spec = importlib.util.find_spec(module) if module else None
+    except (ImportError, ValueError):
+        spec = None
+    if spec is None or not spec.origin or not spec.origin.endswith(".py"):
+        return []  # E011-like problems surface when runserver imports it; nothing to read here
+    try:
+        with open(spec.origin, encoding="utf-8") as source:
+            text = source.read()
+    except (OSError, UnicodeDecodeError):
+        return []
+    if "realtime_uploads" in text:
+        return []
+    return [Warning(
+        f"ASGI_APPLICATION is {path!r}, but {spec.origin} does not use realtime_uploads: without the app's "
+        "stack no WebSocket is served and no processing result is reported (uploads stay pending).",
+        hint="End that asgi.py with `from realtime_uploads.asgi import get_asgi_application` and "
+             "`application = get_asgi_application()`; a stack of your own that wraps the app's parts "
+             "can silence realtime_uploads.W014 (SILENCED_SYSTEM_CHECKS).",
+        id="realtime_uploads.W014")]
 
 
 @register(Tags.security, deploy=True)

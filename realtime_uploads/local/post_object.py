@@ -30,7 +30,8 @@ from django.views.decorators.http import require_POST
 from realtime_uploads.conf import uploads_settings
 from realtime_uploads.exceptions import PolicyError, StorageError
 from realtime_uploads.local.runner import get_runner
-from realtime_uploads.state.selectors import upload_is_pending
+from realtime_uploads.models import Status
+from realtime_uploads.state.selectors import upload_is_pending, upload_status_by_key
 from realtime_uploads.storage import get_backend
 from realtime_uploads.storage.local import LocalBackend
 from realtime_uploads.storage.policy import PostPolicy, entity_too_large
@@ -121,6 +122,18 @@ def already_received() -> PolicyError:
                        "Presign a new upload to send another file.", 403)
 
 
+def not_accepted(status: str | None) -> PolicyError:
+    """AccessDenied (403) for a POST to an upload no longer ``pending``, saying why: ``status`` is its status,
+    None when it was deleted."""
+    if status == Status.CANCELLED:
+        return PolicyError("AccessDenied", "This upload was cancelled; presign a new upload to send a file.", 403)
+    if status == Status.EXPIRED:
+        return PolicyError("AccessDenied", "This upload expired before its file arrived; presign a new upload.", 403)
+    if status is None:
+        return PolicyError("AccessDenied", "This upload no longer exists; presign a new upload.", 403)
+    return already_received()
+
+
 def receive(backend: LocalBackend, policy: PostPolicy, file: File) -> None:
     """Store ``file`` (already size-checked) at the policy's key, then queue it for processing, as S3's
     ObjectCreated event would. Raises PolicyError.
@@ -131,8 +144,9 @@ def receive(backend: LocalBackend, policy: PostPolicy, file: File) -> None:
     its upload was cancelled is deleted again, never processed). A write that fails
     (a full disk) leaves nothing at the key and is InternalError (500).
     """
-    if not upload_is_pending(policy.key):
-        raise already_received()
+    status = upload_status_by_key(policy.key)
+    if status != Status.PENDING:
+        raise not_accepted(status)
     try:
         stored = backend.store(policy.key, file)
     except OSError as exc:
@@ -144,7 +158,7 @@ def receive(backend: LocalBackend, policy: PostPolicy, file: File) -> None:
             backend.delete([policy.key])
         except StorageError:  # left for the retention (cleanup_uploads) to delete with the upload
             logger.warning("Could not delete %s, stored after its upload was cancelled.", policy.key)
-        raise already_received()
+        raise not_accepted(upload_status_by_key(policy.key))
     # Declined when the queue is full or shutdown has begun: the object is stored and the
     # upload pending, so the sweep (here or in the next process) dispatches it later.
     get_runner().submit(policy.key)

@@ -45,6 +45,11 @@ def upload_is_pending(key: str) -> bool:
     return Upload.objects.filter(key=key, status=Status.PENDING).exists()
 
 
+def upload_status_by_key(key: str) -> str | None:
+    """The status of the upload whose original is ``key``, or None when there is none (never, or deleted)."""
+    return Upload.objects.filter(key=key).values_list("status", flat=True).first()
+
+
 def uploads_by_id(ids: Iterable[uuid.UUID], *, with_variants: bool = False) -> dict[uuid.UUID, Upload]:
     """``{id: upload}`` of those of ``ids`` that exist (one query; ``with_variants`` prefetches them)."""
     uploads = Upload.objects.filter(pk__in=list(ids))

@@ -311,13 +311,35 @@ class LocalBackend(StorageBackend):
         """Delete each of ``keys`` from the storage it lives in (a missing one is not an error). Raises
         StorageError naming the keys that could not be deleted (the purge retries them)."""
         failed = []
+        folders = set()
         for key in dict.fromkeys(keys):
             try:
                 self.storage.delete(key)
             except OSError as exc:
                 failed.append(f"{key} ({exc})")
+            else:
+                folders.add(os.path.dirname(key))
+        self._remove_empty_folders(folders)
         if failed:
             raise StorageError(f"Could not delete {len(failed)} object(s): {', '.join(failed[:10])}")
+
+    def _remove_empty_folders(self, folders) -> None:
+        """Remove each of ``folders`` (relative to the root) and its parents while they are empty, up to the
+        prefixes: an upload's ``uploads/<id>/`` and ``variants/<id>/`` go with its last file. A folder a
+        concurrent write has just filled (or any other OSError) is left as it is."""
+        root = os.path.realpath(self.storage.location)
+        for folder in sorted(folders, key=len, reverse=True):
+            while folder and folder not in (".", "/"):
+                path = os.path.realpath(os.path.join(root, folder))
+                if not path.startswith(root + os.sep):
+                    break
+                try:
+                    os.rmdir(path)  # only an empty folder
+                except OSError:
+                    break
+                folder = os.path.dirname(folder)
+                if f"{folder}/" in (uploads_settings.KEY_PREFIX, uploads_settings.VARIANT_PREFIX):
+                    break  # the prefixes themselves stay
 
     def object_exists(self, key: str) -> bool | None:
         """Whether the backend's folder holds ``key``."""

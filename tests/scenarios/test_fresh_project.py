@@ -138,6 +138,7 @@ def project(tmp_path_factory) -> Iterator[dict]:
     _run([str(bin_dir / "django-admin"), "startproject", "mysite"], env=env, cwd=work)
     root = work / "mysite"
     commands: list[str] = []
+    production = ""
     for action, path, code in marked_blocks():
         if action == "append":
             for name, lines in by_file(code).items():
@@ -148,6 +149,8 @@ def project(tmp_path_factory) -> Iterator[dict]:
             (root / path).write_text(code)
         elif action == "run":
             commands += [line.split("#")[0].strip() for line in code.splitlines() if line.strip()]
+        elif action == "production":
+            production += by_file(code)["settings.py"]
     assert commands[-1] == "python manage.py runserver"
     python = str(bin_dir / "python")
     for command in commands[:-1]:
@@ -161,7 +164,7 @@ def project(tmp_path_factory) -> Iterator[dict]:
     try:
         servers._wait_until_up(f"http://127.0.0.1:{port}/admin/login/", server, timeout=60)
         yield {"url": f"http://127.0.0.1:{port}", "root": root, "log": work / "runserver.log", "server": server,
-               "python": python, "env": env}
+               "python": python, "env": env, "production": production}
     finally:
         server.terminate()
         try:
@@ -177,7 +180,8 @@ def page(browser, project):  # noqa: F811 - the fixture imported above
     context = browser.new_context()
     page = context.new_page()
     page.set_default_timeout(TIMEOUT_MS)
-    page.goto(f"{project['url']}/admin/login/?next=/photo/")
+    page.goto(f"{project['url']}/photo/")  # signed out: LOGIN_URL of the page's block sends it to the admin's login
+    page.wait_for_url(f"{project['url']}/admin/login/?next=/photo/")
     page.fill("#id_username", "admin")
     page.fill("#id_password", PASSWORD)
     page.click("input[type=submit]")
@@ -225,3 +229,20 @@ def test_check_deploy_names_each_development_default_to_set(project):
     assert result.returncode != 0  # Errors: a deploy pipeline stops
     for check in ("E110", "E111", "W013", "W002"):  # the table of docs/integration.md#production
         assert f"realtime_uploads.{check}" in result.stderr + result.stdout, result.stderr[-3000:]
+
+
+def test_the_production_block_leaves_check_deploy_nothing_of_the_apps(project):
+    """docs/integration.md#production, appended to a copy of the project's settings: every check of the app's
+    table is answered, and check --deploy passes (Django's own security warnings aside)."""
+    assert project["production"], "docs/integration.md marks no production block"
+    settings_dir = project["root"] / "mysite"
+    (settings_dir / "production.py").write_text((settings_dir / "settings.py").read_text() + "\n"
+                                                + project["production"])
+    env = {**project["env"], "DJANGO_SETTINGS_MODULE": "mysite.production", "REDIS_URL": "redis://127.0.0.1:6379/14",
+           "DJANGO_SECRET_KEY": "fresh-project-" + "k3Y9q" * 12,
+           "REALTIME_UPLOADS_CALLBACK_SECRET": "fresh-project-callback-" + "s7Vx2" * 8}
+    result = subprocess.run([project["python"], "manage.py", "check", "--deploy"], env=env, cwd=project["root"],
+                            capture_output=True, text=True, timeout=120)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-3000:]
+    assert "realtime_uploads." not in output, output[-3000:]

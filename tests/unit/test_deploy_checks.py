@@ -55,6 +55,12 @@ def test_weak_or_published_secret_key_is_an_error(secure, key):
     assert flagged() == ["E101"]
 
 
+def test_startprojects_development_key_is_named_as_such(secure):
+    secure.SECRET_KEY = "django-insecure-" + "a1b2c3" * 10
+    (error,) = [m for m in check_secrets(None) if m.id == "realtime_uploads.E101"]
+    assert "startproject" in error.msg and "published with the code" not in error.msg
+
+
 def test_secret_key_generated_into_the_state_folder_is_an_error(secure, tmp_path):
     secure.SECRET_KEY = state_secret(tmp_path / "secret_key")
     assert flagged() == ["E101"]

@@ -54,7 +54,7 @@ def test_callback_url_left_out_is_the_route_on_the_address_the_server_listens_on
     assert isinstance(url, ServerCallbackURL) and uploads_settings.derived("CALLBACK_URL")
     # Before any request: no report to a guessed address (the checks read the settings table's default).
     assert url == "http://127.0.0.1:8000/api/uploads/{id}/callback/"
-    with pytest.raises(CallbackError, match="no HTTP request has shown yet"):
+    with pytest.raises(CallbackError, match="has not learnt where it listens.*get_asgi_application"):
         url.format(id=ID)
     learn_server({"type": "http", "scheme": "http", "server": ("127.0.0.1", 8123)})
     learn_server({"type": "http", "scheme": "https", "server": ("10.0.0.1", 443)})  # the first one wins
@@ -242,3 +242,21 @@ def test_make_stack_uses_a_redis_database_of_its_own():
     if not found:
         pytest.skip("no Redis on 127.0.0.1:6379")
     assert found == "redis://127.0.0.1:6379/15"
+
+
+def test_an_asgi_py_that_does_not_build_the_apps_stack_is_a_warning(settings, tmp_path, monkeypatch):
+    """The trial's stuck uploads: startproject's own asgi.py left as it was passes `check` silently."""
+    package = tmp_path / "trialsite"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "asgi.py").write_text("import os\nfrom django.core.asgi import get_asgi_application\n"
+                                     "application = get_asgi_application()\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    settings.ASGI_APPLICATION = "trialsite.asgi.application"
+    warnings = [m for m in check_project(None) if m.id == "realtime_uploads.W014"]
+    assert len(warnings) == 1 and "get_asgi_application" in warnings[0].hint
+    assert str(package / "asgi.py") in warnings[0].msg
+    (package / "asgi.py").write_text("from realtime_uploads.asgi import get_asgi_application\n"
+                                     "application = get_asgi_application()\n")
+    assert not [m for m in check_project(None) if m.id == "realtime_uploads.W014"]
+    assert "trialsite.asgi" not in __import__("sys").modules  # read as text, never imported

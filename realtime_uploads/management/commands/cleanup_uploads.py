@@ -6,15 +6,16 @@ from realtime_uploads.state import purge
 from realtime_uploads.state.retention import LIMIT, uploads_cleanup
 
 
-def _size(count: float) -> str:
-    """``count`` bytes for people: ``"200 bytes"``, ``"1.5 MiB"``."""
+def _size(count: int) -> str:
+    """``count`` bytes for people: ``"200 bytes"``, ``"1.5 MiB (1572864 bytes)"``."""
     if count < 1024:
         return f"{int(count)} bytes"
+    scaled = float(count)
     for unit in ("KiB", "MiB", "GiB"):
-        count /= 1024
-        if count < 1024 or unit == "GiB":
-            return f"{count:.1f} {unit}"
-    return f"{count} bytes"
+        scaled /= 1024
+        if scaled < 1024 or unit == "GiB":
+            break
+    return f"{scaled:.1f} {unit} ({count} bytes)"
 
 
 class Command(BaseCommand):
@@ -37,8 +38,7 @@ class Command(BaseCommand):
         with purge.synchronously():  # the files are deleted before the command reports and exits
             result = uploads_cleanup(limit=limit, dry_run=dry_run)
         if dry_run:
-            self.stdout.write(f"{result.removed} upload(s) would be deleted, {_size(result.bytes)} would be freed "
-                              f"({result.bytes} bytes). Dry run: nothing was deleted.")
+            self.stdout.write(f"{result.removed} upload(s) would be deleted, {_size(result.bytes)} would be freed. "
+                              "Dry run: nothing was deleted.")
         else:
-            self.stdout.write(f"{result.removed} upload(s) deleted, {_size(result.bytes)} freed "
-                              f"({result.bytes} bytes).")
+            self.stdout.write(f"{result.removed} upload(s) deleted, {_size(result.bytes)} freed.")

@@ -6,6 +6,8 @@ to the upload's group), the local backend's files on disk.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -140,6 +142,9 @@ def test_deleting_a_completed_upload_removes_row_original_and_variants_after_com
     assert response.status_code == 204 and response.content == b""
     assert purge.wait(10)
     assert stored_keys(upload.id) == []
+    root = Path(backend_storage().location)
+    assert not (root / f"uploads/{upload.id}").exists() and not (root / f"variants/{upload.id}").exists()
+    assert (root / "uploads").is_dir() and (root / "variants").is_dir()  # the upload's folders go, the prefixes stay
     assert not Upload.objects.filter(pk=upload.id).exists() and not Variant.objects.exists()
     events = received()
     assert [(e["status"], e["seq"]) for e in events] == [("deleted", upload.seq + 1)]
@@ -255,7 +260,11 @@ def test_the_local_endpoint_refuses_a_file_for_a_cancelled_upload(client):
     fields = data["upload"]["fields"]
     response = client.post("/api/uploads/local/", {**fields, "file": ContentFile(b"x" * 1234, name="cat.jpg")})
     assert response.status_code == 403 and b"AccessDenied" in response.content
+    assert b"was cancelled" in response.content and b"already been received" not in response.content
     assert not backend_storage().exists(fields["key"])
+    assert delete(client, data["id"], data["subscribe"]["token"]).status_code == 204  # now deleted: row gone
+    response = client.post("/api/uploads/local/", {**fields, "file": ContentFile(b"x" * 1234, name="cat.jpg")})
+    assert response.status_code == 403 and b"no longer exists" in response.content
 
 
 def test_history_shows_a_cancelled_upload_as_cancelled_and_a_deleted_one_not_at_all(client):
@@ -284,7 +293,7 @@ def test_a_file_stored_while_its_upload_is_cancelled_is_deleted_not_processed(cl
     monkeypatch.setattr(post_object, "get_runner", lambda: type("R", (), {"submit": submitted.append})())
     fields = data["upload"]["fields"]
     response = client.post("/api/uploads/local/", {**fields, "file": ContentFile(b"x" * 1234, name="cat.jpg")})
-    assert response.status_code == 403 and b"AccessDenied" in response.content
+    assert response.status_code == 403 and b"was cancelled" in response.content
     assert not backend_storage().exists(fields["key"]) and submitted == []
 
 

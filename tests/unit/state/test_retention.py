@@ -86,7 +86,8 @@ def left(seeded) -> set[str]:
 def run(*args) -> tuple[int, int]:
     out = StringIO()
     call_command("cleanup_uploads", *args, stdout=out)
-    match = re.match(r"(\d+) upload\(s\) .*\((\d+) bytes\)", out.getvalue())
+    match = re.match(r"(\d+) upload\(s\) [^,]*, (?:[\d.]+ \w+ \()?(\d+) bytes\)? (?:would be )?freed",
+                     out.getvalue())
     assert match, out.getvalue()
     return int(match[1]), int(match[2])
 
