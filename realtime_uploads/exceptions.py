@@ -50,7 +50,7 @@ __all__ = [
     "EventError", "IllegalTransition", "Invalid", "LimitExceeded", "ObjectMismatch", "Overloaded", "PolicyError",
     "ProcessingError", "RealtimeUploadsError", "RendererCrashed", "SettingError", "SignatureError",
     "StateSecretError", "StorageError", "SubscriptionRefused", "TooManyLongPolls", "TooManyPending", "TooManyWaiters",
-    "UploadNotFound",
+    "UploadInUse", "UploadNotFound",
 ]
 
 
@@ -59,6 +59,12 @@ __all__ = [
 
 class UploadNotFound(RealtimeUploadsError):
     """No upload has that id (HTTP 404, WebSocket close 4404)."""
+
+
+class UploadInUse(RealtimeUploadsError):
+    """A finished upload a model still points to (an ``UploadReferenceField``, a gallery, any foreign key or
+    one-to-one field to ``Upload``) cannot be deleted through the API (HTTP 409 ``upload_in_use``): delete or
+    change the referencing row first."""
 
 
 class IllegalTransition(RealtimeUploadsError):

@@ -199,7 +199,9 @@ PATHS: dict[str, dict] = {
         "responses": {"200": _answer("cancelled: the Event", "Event"), "204": {"description": "deleted"},
                       "403": _answer("not the owner nor the token's holder, or code csrf_failed: a session "
                                      "without its CSRF token"),
-                      "404": _answer("unknown id"), "503": _answer("saturated", headers=_RETRY)},
+                      "404": _answer("unknown id"),
+                      "409": _answer("code upload_in_use: a finished upload a saved object points to"),
+                      "503": _answer("saturated", headers=_RETRY)},
     }},
     "/api/uploads/{upload_id}/callback/": {"post": {
         "operationId": "upload_callback",

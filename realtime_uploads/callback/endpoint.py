@@ -42,15 +42,27 @@ def apply_callback(upload_id: uuid.UUID, data: dict[str, Any]) -> dict[str, Any]
     A report about a ``cancelled`` upload raises IllegalTransition after
     queueing its original's key and the variant keys the report names for
     deletion (:func:`~realtime_uploads.state.purge.purge_later`): the file that
-    arrived after the cancel, and what was rendered of it, are not kept.
+    arrived after the cancel, and what was rendered of it, are not kept; a
+    report about an upload deleted meanwhile (UploadNotFound) queues the
+    variant keys it names the same way.
     """
     try:
         return _apply(upload_id, data)
     except IllegalTransition as exc:
         if exc.current == Status.CANCELLED:
-            variants = [f["key"] for v in data.get("variants", ()) for f in v.get("formats") or [v]]
-            purge_later([upload_key(upload_id), *variants])
+            purge_later([upload_key(upload_id), *_variant_keys(data)])
         raise
+    except UploadNotFound:
+        # Deleted while it was processed (a DELETE after the cancel, or retention): what the processor stored
+        # since has no row to be deleted with, so it goes now. The parser allowed only keys under
+        # <VARIANT_PREFIX><this id>/, and the report is signed.
+        purge_later(_variant_keys(data))
+        raise
+
+
+def _variant_keys(data: dict[str, Any]) -> list[str]:
+    """Every file key of every variant a validated report names."""
+    return [f["key"] for v in data.get("variants", ()) for f in v.get("formats") or [v]]
 
 
 def _apply(upload_id: uuid.UUID, data: dict[str, Any]) -> dict[str, Any]:

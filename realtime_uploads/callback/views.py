@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.db import transaction
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
@@ -10,6 +11,7 @@ from realtime_uploads.core.signing import SIGNATURE_HEADER
 from realtime_uploads.runtime.answers import Answer, json_response
 
 
+@transaction.non_atomic_requests  # async: ATOMIC_REQUESTS would refuse it (its writes take their own)
 @csrf_exempt  # authorised by the HMAC signature, not by a session
 async def upload_callback(request: HttpRequest, upload_id: str) -> JsonResponse:
     """``POST /api/uploads/<id>/callback/``: the processor reports progress (:func:`.endpoint.callback`).

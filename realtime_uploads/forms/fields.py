@@ -54,6 +54,7 @@ class UploadField(forms.Field):
         "not_finished": "“%(filename)s” is not ready yet (it is %(status)s); wait until it is processed.",
         "failed": "“%(filename)s” could not be processed: %(message)s",
         "expired": "“%(filename)s” never arrived before its upload link expired; choose the file again.",
+        "cancelled": "The upload of “%(filename)s” was cancelled; choose the file again.",
         "too_many": "At most %(max)s uploads are accepted here, got %(count)s.",
         "only_one": "Only one upload is accepted here, got %(count)s.",
         "needs_javascript": "The file was sent with the form instead of being uploaded first: this field "
@@ -151,6 +152,8 @@ class UploadField(forms.Field):
             return ValidationError(msg["failed"], code="failed", params=params)
         if upload.status == Status.EXPIRED:
             return ValidationError(msg["expired"], code="expired", params=params)
+        if upload.status == Status.CANCELLED:
+            return ValidationError(msg["cancelled"], code="cancelled", params=params)
         if upload.status != Status.COMPLETED:
             return ValidationError(msg["not_finished"], code="not_finished", params=params)
         return None

@@ -8,6 +8,7 @@ an IPv6 client as its /64.
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from django.utils.crypto import salted_hmac
@@ -48,6 +49,9 @@ def session_hash(request: Any, *, create: bool) -> str:
     if session.session_key is None:
         if not create:
             return ""
-        session["realtime_uploads"] = True  # a session with something in it is saved and its cookie set
+        # A session with something in it is saved and its cookie set. Random, not True: with the signed_cookies
+        # engine the session key IS the signed data (plus a timestamp in seconds), so identical data would give
+        # every visitor who presigns in the same second the same key, and one another's uploads.
+        session["realtime_uploads"] = secrets.token_urlsafe(16)
         session.save()
     return salted_hmac(SESSION_SALT, session.session_key, algorithm="sha256").hexdigest()

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from asgiref.sync import sync_to_async
-from django.db import connections
+from django.db import connections, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.views.decorators.csrf import csrf_exempt
 
-from realtime_uploads.exceptions import Overloaded, UploadNotFound
+from realtime_uploads.exceptions import Overloaded, UploadInUse, UploadNotFound
 from realtime_uploads.push.longpoll import request_client
 from realtime_uploads.push.status import status, status_query
 from realtime_uploads.runtime.answers import busy, error, json_response, not_found
@@ -36,6 +36,7 @@ def csrf_refusal(request: HttpRequest) -> str | None:
     return check.process_view(request, None, (), {})
 
 
+@transaction.non_atomic_requests  # async: ATOMIC_REQUESTS would refuse it (its writes take their own)
 @csrf_exempt  # checked below for session users only: a subscribe token is not ambient, so it needs none
 async def upload_detail(request: HttpRequest, upload_id: str) -> HttpResponse:
     """``/api/uploads/<id>/``: GET (and HEAD) is :func:`upload_status`, DELETE :func:`upload_delete`; others 405."""
@@ -88,6 +89,9 @@ async def upload_delete(request: HttpRequest, upload_id: str) -> HttpResponse:
         return HttpResponse(status=204) if token_ok else json_response(not_found())
     except PermissionError:
         return json_response(error(403, "Not authorised to delete this upload."))
+    except UploadInUse:
+        return json_response(error(409, "This upload is in use: a saved object points to it. Remove it from that "
+                                        "object (or delete the object) first.", code="upload_in_use"))
     if removal.deleted:
         return HttpResponse(status=204)
     return JsonResponse(removal.event, status=200)

@@ -18,8 +18,10 @@ with a doubling pause (1 s, 2 s, …) when the backend fails. The guarantee is
 "at least tried, and loudly when it fails": keys still not deleted after the
 last attempt are logged at ERROR with the keys, and so are the keys of a
 process that exits (or is killed) with deletions queued. Inside
-:func:`synchronously` (the ``cleanup_uploads`` command, tests) the deletion
-runs in the committing thread instead, once, raising nothing.
+:func:`synchronously` (the ``cleanup_uploads`` command, the local sweep) the
+deletion runs in the committing thread instead, with the same retries, and
+the keys given up on are collected for the caller (the command then exits
+non-zero naming them).
 
 ``QuerySet.update()`` and raw SQL send no signal: rows removed that way keep
 their bytes (the S3 lifecycle rules of ``processing/provision.py`` still
@@ -58,7 +60,7 @@ FIRST_PAUSE = 1.0
 _queue: deque[str] = deque()
 _lock = threading.Lock()
 _executor: ThreadPoolExecutor | None = None
-_inline: ContextVar[bool] = ContextVar("realtime_uploads_purge_inline", default=False)
+_inline: ContextVar[list[str] | None] = ContextVar("realtime_uploads_purge_inline", default=None)
 
 
 def upload_keys(upload: Upload, variants: Iterable[Variant] = ()) -> list[str]:
@@ -66,41 +68,12 @@ def upload_keys(upload: Upload, variants: Iterable[Variant] = ()) -> list[str]:
     return [upload.key, *(f["key"] for variant in variants for f in variant.files())]
 
 
-def delete_now(keys: list[str]) -> bool:
-    """Delete ``keys`` from the configured backend in batches of :data:`BATCH`, once; True if all went.
-    Failures are logged (with the keys), never raised."""
-    ok = True
-    for start in range(0, len(keys), BATCH):
-        batch = keys[start:start + BATCH]
-        try:
-            get_backend().delete(batch)
-        except Exception as exc:  # noqa: BLE001 - a StorageError, a backend that cannot delete, a settings error
-            logger.error("Could not delete %d stored object(s) of deleted uploads (%r): %s", len(batch), exc,
-                         ", ".join(batch))
-            ok = False
-    return ok
-
-
 def _drain() -> None:
     """Take up to BATCH queued keys and delete them, retrying; run on the purge thread."""
     with _lock:
         batch = [_queue.popleft() for _ in range(min(BATCH, len(_queue)))]
-    if not batch:
-        return  # an earlier drain took them
-    pause = FIRST_PAUSE
-    for attempt in range(1, ATTEMPTS + 1):
-        try:
-            get_backend().delete(batch)
-            return
-        except Exception as exc:  # noqa: BLE001 - retried, then logged with the keys
-            if attempt == ATTEMPTS:
-                logger.error("Gave up deleting %d stored object(s) of deleted uploads after %d attempts (%r): %s",
-                             len(batch), ATTEMPTS, exc, ", ".join(batch))
-                return
-            logger.warning("Deleting %d stored object(s) failed (%r); attempt %d of %d in %g s.", len(batch), exc,
-                           attempt + 1, ATTEMPTS, pause)
-            time.sleep(pause)
-            pause *= 2
+    if batch:  # else an earlier drain took them
+        _delete_retrying(batch)
 
 
 def purge_later(keys: Iterable[str]) -> None:
@@ -108,8 +81,9 @@ def purge_later(keys: Iterable[str]) -> None:
     keys = [key for key in keys if key]
     if not keys:
         return
-    if _inline.get():
-        delete_now(keys)
+    left = _inline.get()
+    if left is not None:
+        left.extend(_delete_retrying(keys))
         return
     global _executor
     with _lock:
@@ -147,12 +121,36 @@ def wait(timeout: float = 30.0) -> bool:
     return False
 
 
+def _delete_retrying(keys: list[str]) -> list[str]:
+    """Delete ``keys`` in batches of :data:`BATCH`, each tried :data:`ATTEMPTS` times with the purge thread's
+    pauses; the keys still not deleted (logged at ERROR)."""
+    left = []
+    for start in range(0, len(keys), BATCH):
+        batch, pause = keys[start:start + BATCH], FIRST_PAUSE
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                get_backend().delete(batch)
+                break
+            except Exception as exc:  # noqa: BLE001 - retried, then reported with the keys
+                if attempt == ATTEMPTS:
+                    logger.error("Gave up deleting %d stored object(s) of deleted uploads after %d attempts (%r): %s",
+                                 len(batch), ATTEMPTS, exc, ", ".join(batch))
+                    left.extend(batch)
+                else:
+                    time.sleep(pause)
+                    pause *= 2
+    return left
+
+
 @contextlib.contextmanager
-def synchronously() -> Iterator[None]:
-    """Within this block, deletions after commit run in the committing thread, once (no retries, no thread)."""
-    token = _inline.set(True)
+def synchronously() -> Iterator[list[str]]:
+    """Within this block, deletions after commit run in the committing thread (retried as on the purge thread,
+    no thread of their own); it yields the list of keys that could not be deleted, filled as they fail (the
+    ``cleanup_uploads`` command exits non-zero naming them)."""
+    left: list[str] = []
+    token = _inline.set(left)
     try:
-        yield
+        yield left
     finally:
         _inline.reset(token)
 

@@ -31,14 +31,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.apps import apps
-from django.db import connections, router, transaction
-from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db import IntegrityError, connections, router, transaction
+from django.db.models import F, Q, QuerySet
 from django.db.models.deletion import ProtectedError, RestrictedError
 from django.utils import timezone
 
 from realtime_uploads.conf import uploads_settings
-from realtime_uploads.models import Status, Upload, Variant
+from realtime_uploads.models import Status, Upload
+from realtime_uploads.state.selectors import referencing_fields, unreferenced  # noqa: F401 - also this module's API
 from realtime_uploads.storage import get_backend
 
 #: Statuses ``RETAIN_UNFINISHED`` applies to.
@@ -55,26 +55,6 @@ class Cleanup:
     removed: int = 0
     bytes: int = 0
     ids: list[str] = field(default_factory=list)
-
-
-def referencing_fields() -> list[tuple[type, str]]:
-    """``(model, column attname)`` of every foreign key to ``Upload`` outside this app (many-to-many link
-    tables included), i.e. whatever can make an upload "referenced"."""
-    found = []
-    for model in apps.get_models(include_auto_created=True):
-        if model in (Upload, Variant):
-            continue
-        for f in model._meta.concrete_fields:
-            if f.is_relation and f.many_to_one and f.related_model is Upload:
-                found.append((model, f.attname))
-    return found
-
-
-def unreferenced(queryset: QuerySet[Upload]) -> QuerySet[Upload]:
-    """``queryset`` without the uploads some model points to."""
-    for model, attname in referencing_fields():
-        queryset = queryset.filter(~Exists(model._base_manager.filter(**{attname: OuterRef("pk")})))
-    return queryset
 
 
 def due(*, now: datetime | None = None) -> QuerySet[Upload]:
@@ -142,8 +122,8 @@ def uploads_cleanup(*, limit: int = LIMIT, dry_run: bool = False, now: datetime 
                     continue
                 size = stored_bytes(claimed, exists)
                 claimed.delete()
-        except (ProtectedError, RestrictedError):
-            continue
+        except (ProtectedError, RestrictedError, IntegrityError):
+            continue  # referenced meanwhile (a form saved it: on PostgreSQL the deferred foreign key says so)
         result.removed += 1
         result.bytes += size
         result.ids.append(str(candidate.pk))

@@ -12,9 +12,10 @@ from collections.abc import Collection, Iterable
 from datetime import datetime
 from typing import Any
 
-from django.db.models import QuerySet
+from django.apps import apps
+from django.db.models import Exists, OuterRef, QuerySet
 
-from realtime_uploads.models import Status, Upload
+from realtime_uploads.models import Status, Upload, Variant
 
 #: What the event and the owner check read of an upload: a snapshot (:mod:`.snapshots`) loads nothing else.
 EVENT_FIELDS = ("id", "owner", "status", "seq", "original_width", "original_height", "original_format",
@@ -94,3 +95,23 @@ def pending_keys(*, created_before: datetime, exclude: Collection[str], limit: i
     (nearest their deadline), at most ``limit``; ``exclude`` left out in the query."""
     return list(Upload.objects.filter(status=Status.PENDING, created_at__lt=created_before).exclude(key__in=exclude)
                 .order_by("created_at").values_list("key", flat=True)[:limit])
+
+
+def referencing_fields() -> list[tuple[type, str]]:
+    """``(model, column attname)`` of every foreign key or one-to-one field to ``Upload`` outside this app
+    (many-to-many link tables included), i.e. whatever can make an upload "referenced"."""
+    found = []
+    for model in apps.get_models(include_auto_created=True):
+        if model in (Upload, Variant):
+            continue
+        for f in model._meta.concrete_fields:
+            if f.is_relation and (f.many_to_one or f.one_to_one) and f.related_model is Upload:
+                found.append((model, f.attname))
+    return found
+
+
+def unreferenced(queryset: QuerySet[Upload]) -> QuerySet[Upload]:
+    """``queryset`` without the uploads some model points to."""
+    for model, attname in referencing_fields():
+        queryset = queryset.filter(~Exists(model._base_manager.filter(**{attname: OuterRef("pk")})))
+    return queryset

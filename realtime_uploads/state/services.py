@@ -17,17 +17,19 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models.deletion import ProtectedError, RestrictedError
 from django.utils import timezone
 
 from realtime_uploads import signals
 from realtime_uploads.conf import uploads_settings
 from realtime_uploads.core.errors import TIMEOUT
 from realtime_uploads.core.keys import original_key
-from realtime_uploads.exceptions import IllegalTransition, ObjectMismatch, UploadNotFound
+from realtime_uploads.exceptions import IllegalTransition, ObjectMismatch, UploadInUse, UploadNotFound
 from realtime_uploads.models import TERMINAL_STATUSES, TRANSITIONS, Status, Upload
 from realtime_uploads.state.events import upload_event
 from realtime_uploads.state.outbox import publish
+from realtime_uploads.state.selectors import unreferenced
 from realtime_uploads.state.statements import apply_if_legal, insert_variants
 
 #: The message of an upload ended because no file arrived before its presigned POST expired.
@@ -237,7 +239,9 @@ def upload_remove(*, upload_id: uuid.UUID, allowed: Callable[[Upload], bool] = l
     its stored objects after commit and its followers told (:mod:`.purge`).
 
     ``allowed(upload)`` is the caller's authorisation, checked on the locked
-    row. Raises UploadNotFound (no such upload), PermissionError (not allowed).
+    row. Raises UploadNotFound (no such upload), PermissionError (not allowed),
+    UploadInUse (finished, and a model points to it: deleting it would break or
+    cascade into the project's own rows).
     """
     with transaction.atomic():
         upload = Upload.objects.select_for_update().filter(pk=upload_id).first()
@@ -246,6 +250,12 @@ def upload_remove(*, upload_id: uuid.UUID, allowed: Callable[[Upload], bool] = l
         if not allowed(upload):
             raise PermissionError(str(upload_id))
         if upload.status in TERMINAL_STATUSES:
-            upload.delete()  # post_delete: the last event and the purge, after commit (state/purge.py)
+            if not unreferenced(Upload.objects.filter(pk=upload_id)).exists():
+                raise UploadInUse(str(upload_id))
+            try:
+                with transaction.atomic():
+                    upload.delete()  # post_delete: the last event and the purge, after commit (state/purge.py)
+            except (ProtectedError, RestrictedError, IntegrityError) as exc:  # referenced since the check
+                raise UploadInUse(str(upload_id)) from exc
             return Removal(deleted=True)
         return Removal(deleted=False, event=upload_cancel(upload_id=upload_id).event)

@@ -12,3 +12,9 @@ class Profile(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Avatar(models.Model):
+    """A one-to-one reference that cascades: retention must count it as a reference too."""
+
+    upload = models.OneToOneField("realtime_uploads.Upload", on_delete=models.CASCADE, related_name="+")

@@ -126,7 +126,7 @@ def test_cleanup_runs_on_a_schedule_only_when_asked_and_may_only_start_its_task(
     schedule, role = resources["CleanupSchedule"], resources["CleanupSchedulerRole"]
     assert schedule["Condition"] == role["Condition"] == "HasCleanupTask"
     refs = {c["Fn::Not"][0]["Fn::Equals"][0]["Ref"] for c in conditions["HasCleanupTask"]["Fn::And"]}
-    assert refs == {"CleanupClusterArn", "CleanupTaskDefinitionArn", "CleanupSubnets"}
+    assert refs == {"CleanupClusterArn", "CleanupTaskDefinitionArn", "CleanupSubnets", "CleanupTaskRoleArns"}
     assert all(template["Parameters"][name]["Default"] == "" for name in refs)  # off unless given
     target = schedule["Properties"]["Target"]
     assert target["EcsParameters"]["TaskDefinitionArn"] == {"Ref": "CleanupTaskDefinitionArn"}
@@ -135,6 +135,8 @@ def test_cleanup_runs_on_a_schedule_only_when_asked_and_may_only_start_its_task(
     assert actions == {"ecs:RunTask", "iam:PassRole"}
     run = next(s for s in policy["PolicyDocument"]["Statement"] if s["Action"] == "ecs:RunTask")
     assert run["Resource"] == {"Ref": "CleanupTaskDefinitionArn"}
+    passing = next(s for s in policy["PolicyDocument"]["Statement"] if s["Action"] == "iam:PassRole")
+    assert passing["Resource"] == {"Fn::Split": [",", {"Ref": "CleanupTaskRoleArns"}]}  # its task's roles only
 
 
 def test_lambda_build_packages_the_processor_pillow_and_pi_heif_without_django(tmp_path):

@@ -35,10 +35,14 @@ class Command(BaseCommand):
     def handle(self, *args, dry_run=False, limit=LIMIT, **options):
         if limit < 1:
             raise CommandError(f"--limit must be at least 1, got {limit}.")
-        with purge.synchronously():  # the files are deleted before the command reports and exits
+        with purge.synchronously() as left:  # the files are deleted (or given up on) before the command reports
             result = uploads_cleanup(limit=limit, dry_run=dry_run)
         if dry_run:
             self.stdout.write(f"{result.removed} upload(s) would be deleted, {_size(result.bytes)} would be freed. "
                               "Dry run: nothing was deleted.")
         else:
             self.stdout.write(f"{result.removed} upload(s) deleted, {_size(result.bytes)} freed.")
+            if left:
+                raise CommandError(f"{len(left)} stored object(s) of the deleted uploads could not be deleted "
+                                   f"(storage failed {purge.ATTEMPTS} times; the log names them): "
+                                   f"{', '.join(left[:10])}{' …' if len(left) > 10 else ''}")

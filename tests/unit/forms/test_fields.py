@@ -148,6 +148,14 @@ def test_expired_upload_is_refused(make_upload, alice):
     assert codes(form, "photo") == ["expired"]
 
 
+def test_cancelled_upload_is_refused_without_asking_to_wait(make_upload, alice):
+    upload = make_upload(owner=alice)
+    services.upload_cancel(upload_id=upload.pk)
+    form = PhotoForm({"photo": str(upload.pk)}, request=request_as(alice))
+    assert codes(form, "photo") == ["cancelled"]
+    assert "wait" not in form.errors["photo"][0] and "cancelled" in form.errors["photo"][0]
+
+
 def test_unknown_and_malformed_ids_are_refused(alice):
     missing = uuid.uuid4()
     form = PhotoForm({"photo": str(missing)}, request=request_as(alice))

@@ -94,3 +94,16 @@ def test_history_is_not_throttled_as_a_presign(client, settings):
     settings.REALTIME_UPLOADS = {**settings.REALTIME_UPLOADS, "PRESIGN_RATE": "1/min"}
     for _ in range(3):
         assert client.get("/api/uploads/").status_code == 200
+
+
+def test_signed_cookie_sessions_started_in_the_same_second_are_not_one_history(settings, db):
+    """With the signed_cookies engine the session key is the signed data: identical data in the same second
+    used to give two visitors one key, so each saw (and could download and delete) the other's uploads."""
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
+    first, second = Client(), Client()
+    presign(first, "first.jpg")
+    presign(second, "second.jpg")
+    cookie = settings.SESSION_COOKIE_NAME
+    assert first.cookies[cookie].value != second.cookies[cookie].value
+    assert [item["filename"] for item in history(first)["results"]] == ["first.jpg"]
+    assert [item["filename"] for item in history(second)["results"]] == ["second.jpg"]

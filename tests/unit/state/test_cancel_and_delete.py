@@ -254,6 +254,43 @@ def test_a_completed_report_for_an_upload_cancelled_while_processing_deletes_wha
     assert stored_keys(upload.id) == [] and not Variant.objects.exists()
 
 
+def test_a_completed_report_for_an_upload_deleted_while_processing_deletes_what_was_rendered(
+        client, make_upload, post_callback):
+    upload = make_upload()
+    services.upload_mark_processing(upload_id=upload.id)
+    services.upload_cancel(upload_id=upload.id)
+    services.upload_remove(upload_id=upload.id)  # the second DELETE (or retention): the row is gone
+    assert purge.wait(10)
+    payload = completed_payload(upload.id, names=("thumb", "large"))
+    for variant in payload["variants"]:  # the processor, unaware, stores what it rendered
+        backend_storage().save(variant["key"], ContentFile(b"webp"))
+    response = post_callback(upload.id, payload)
+    assert response.status_code == 404
+    assert purge.wait(10)
+    assert stored_keys(upload.id) == []  # no variant left behind, public by URL, with no row to delete it
+
+
+def test_a_referenced_upload_is_not_deleted_through_the_api(client, make_upload):
+    from tests.formsapp.models import Avatar, Profile
+
+    upload = completed(make_upload())
+    profile = Profile.objects.create(name="p", photo=upload)  # UploadReferenceField: on_delete=PROTECT
+    response = delete(client, upload.id, make_subscribe_token(upload.id))
+    assert response.status_code == 409 and response.json()["code"] == "upload_in_use"  # was a 500 (ProtectedError)
+    assert Upload.objects.filter(pk=upload.id).exists() and len(stored_keys(upload.id)) == 3
+    profile.photo = None
+    profile.save()
+    profile.gallery.add(upload)  # a gallery's link rows cascade: without the check it would lose it silently
+    assert delete(client, upload.id, make_subscribe_token(upload.id)).status_code == 409
+    assert list(profile.gallery.all()) == [upload]
+    profile.gallery.clear()
+    avatar = Avatar.objects.create(upload=upload)  # one-to-one, cascading: the project's own row would go
+    assert delete(client, upload.id, make_subscribe_token(upload.id)).status_code == 409
+    assert Avatar.objects.filter(pk=avatar.pk).exists()
+    avatar.delete()
+    assert delete(client, upload.id, make_subscribe_token(upload.id)).status_code == 204
+
+
 def test_the_local_endpoint_refuses_a_file_for_a_cancelled_upload(client):
     data = presign(client)
     assert delete(client, data["id"], data["subscribe"]["token"]).status_code == 200
@@ -323,3 +360,15 @@ def test_the_purge_retries_a_failing_backend_then_logs_the_keys_it_left(make_upl
         purge.purge_later(["uploads/left/behind.jpg"])
         assert purge.wait(10)
     assert "uploads/left/behind.jpg" in caplog.text and "Gave up" in caplog.text
+
+
+def test_the_async_views_work_in_a_project_with_atomic_requests(client, monkeypatch):
+    """ATOMIC_REQUESTS (common in the projects that adopt the app) made Django refuse every async view: 500."""
+    from django.db import connections
+
+    monkeypatch.setitem(connections.settings["default"], "ATOMIC_REQUESTS", True)
+    data = presign(client)
+    assert client.get(f"/api/uploads/{data['id']}/", {"token": data["subscribe"]["token"]}).status_code == 200
+    assert delete(client, data["id"], data["subscribe"]["token"]).status_code == 200
+    unsigned = client.post(f"/api/uploads/{data['id']}/callback/", b"{}", content_type="application/json")
+    assert unsigned.status_code == 401

@@ -23,7 +23,7 @@ from realtime_uploads.state import purge, services
 from realtime_uploads.state.retention import uploads_cleanup
 from realtime_uploads.storage import get_backend
 from tests.conftest import completed_payload
-from tests.formsapp.models import Profile
+from tests.formsapp.models import Avatar, Profile
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -72,9 +72,11 @@ def seeded(make_upload):
         "completed_photo": seed(make_upload, Status.COMPLETED, age=2 * DAY, name="completed_photo"),
         "completed_gallery": seed(make_upload, Status.COMPLETED, age=2 * DAY, name="completed_gallery"),
         "failed_in_gallery": seed(make_upload, Status.FAILED, age=2 * DAY, name="failed_in_gallery"),
+        "completed_avatar": seed(make_upload, Status.COMPLETED, age=2 * DAY, name="completed_avatar"),
     }
     profile = Profile.objects.create(name="p", photo=made["completed_photo"])
     profile.gallery.set([made["completed_gallery"], made["failed_in_gallery"]])
+    Avatar.objects.create(upload=made["completed_avatar"])  # one-to-one with CASCADE: deleting it would take this
     return made
 
 
@@ -111,7 +113,8 @@ def test_unreferenced_completed_uploads_go_only_when_opted_in(seeded, settings):
     assert left(seeded) == set(seeded) - {"failed_old", "expired_old", "cancelled_old", "completed_old"}
     assert not storage().exists(f"variants/{seeded['completed_old'].pk}/thumb.webp")
     # Referenced ones stay (a foreign key, a gallery's link rows), whatever their status.
-    assert {"completed_photo", "completed_gallery", "failed_in_gallery"} <= left(seeded)
+    assert {"completed_photo", "completed_gallery", "failed_in_gallery", "completed_avatar"} <= left(seeded)
+    assert Avatar.objects.count() == 1
 
 
 def test_none_keeps_unfinished_uploads(seeded, settings):
@@ -197,3 +200,24 @@ def test_the_commands_the_docs_schedule_exist():
     named = set(re.findall(r"manage\.py (\w+)", text))
     assert {"cleanup_uploads", "expire_uploads"} <= named
     assert named <= set(get_commands()), named - set(get_commands())
+
+
+def test_files_storage_would_not_delete_make_the_command_fail_naming_them(seeded, monkeypatch):
+    from django.core.management.base import CommandError
+
+    from realtime_uploads.exceptions import StorageError
+    from realtime_uploads.state import purge
+    from realtime_uploads.storage.local import LocalBackend
+
+    tries = []
+
+    def refuse(self, keys):
+        tries.append(list(keys))
+        raise StorageError("the disk is read-only")
+
+    monkeypatch.setattr(LocalBackend, "delete", refuse)
+    monkeypatch.setattr(purge, "FIRST_PAUSE", 0.0)
+    with pytest.raises(CommandError, match=r"3 stored object\(s\).*could not be deleted"):
+        call_command("cleanup_uploads", stdout=StringIO())
+    assert len(tries) == purge.ATTEMPTS * 3  # retried, for each of the three deleted uploads' originals
+    assert storage().exists(seeded["failed_old"].key)  # still there: the command said so instead of "freed"
