@@ -124,11 +124,14 @@ class HistoryPagination(CursorPagination):
                 if position is not None and is_aware(position) != settings.USE_TZ:
                     position = None  # the server writes aware ones under USE_TZ, naive ones without
                 elif position is not None and is_aware(position):  # compared in UTC: year 1 at +05:00 overflows
-                    position.astimezone(UTC)
+                    position = position.astimezone(UTC)
             except (ValueError, OverflowError):  # well formed, out of range: "2026-13-45 25:00"
                 position = None
             if position is None:
                 raise NotFound(self.invalid_cursor_message)
+            # The database gets the parsed value, normalised, never the client's text: PostgreSQL refuses
+            # offsets Python accepts ("-23:59"), and that was a 500.
+            cursor = cursor._replace(position=position.isoformat())
         return cursor
 
 
