@@ -45,13 +45,14 @@ def uploads_presign(*, request: Any, files: Sequence[dict[str, Any]]) -> list[Pr
     message for each (:func:`~realtime_uploads.state.owners.publish_created`).
     """
     cap = PendingCap(request)
-    cap.check(len(files))
     backend = get_backend()
     owner, anonymous = request.user, session_hash(request, create=True)
-    uploads = [upload_new(**item, owner=owner, session_hash=anonymous) for item in files]
-    posts = [backend.presign(upload, request=request) for upload in uploads]
-    uploads_save(uploads)
-    cap.record([upload.id for upload in uploads])
+    with cap.held():  # no other presign of this client between the count and the new rows
+        cap.check(len(files))
+        uploads = [upload_new(**item, owner=owner, session_hash=anonymous) for item in files]
+        posts = [backend.presign(upload, request=request) for upload in uploads]
+        uploads_save(uploads)
+        cap.record([upload.id for upload in uploads])
     presigned = [Presigned(upload, post, make_subscribe_token(upload.id))
                  for upload, post in zip(uploads, posts, strict=True)]
     # The owner's other tabs (live history, state/owners.py) hear of them once they are committed.

@@ -145,3 +145,38 @@ def test_a_refused_presign_reaches_the_projects_exception_handler_as_throttled(c
     assert refused.status_code == 429 and refused.json()["code"] == "too_many_pending"
     assert refused["Retry-After"]
     assert len(SEEN) == 1 and isinstance(SEEN[0], Throttled)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_presigns_of_one_client_cannot_pass_the_pending_cap_together(limits, monkeypatch):
+    """26 presigns of one address at once under a cap of 20: each used to count the others as not there yet
+    (all 26 got 201). A presign that waits on the lock is slowed down here so they really overlap."""
+    import threading
+
+    from django.test import Client
+
+    from realtime_uploads.presign import service
+
+    limits(MAX_PENDING_PER_CLIENT=20)
+    real_new = service.upload_new
+
+    def slow_new(**kwargs):
+        upload = real_new(**kwargs)
+        threading.Event().wait(0.02)  # between the count and the new row: where the race was
+        return upload
+
+    monkeypatch.setattr(service, "upload_new", slow_new)
+    start, codes = threading.Barrier(26), []
+
+    def one():
+        client = Client(REMOTE_ADDR="203.0.113.50")
+        start.wait()
+        codes.append(presign(client).status_code)
+
+    threads = [threading.Thread(target=one) for _ in range(26)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sorted(codes) == [201] * 20 + [429] * 6
+    assert Upload.objects.filter(status=Status.PENDING).count() == 20
