@@ -12,7 +12,8 @@ export const FINAL_HTTP = { 400: "bad_request", 401: "forbidden", 403: "forbidde
  * Poll until `sub.closed`: each answer goes to `ctx.deliver(sub, event)` (which
  * drops stale seqs and closes the subscription on a terminal status); a final
  * HTTP status goes to `ctx.fail(sub, code, status)`; network errors and other
- * statuses are retried with the reconnect backoff. `sub.abort` aborts the
+ * statuses are retried with the reconnect backoff, or after `Retry-After` when
+ * the answer (429, 503) names a longer wait. `sub.abort` aborts the
  * request in flight.
  * @param {{statusUrl: string, token?: string, lastSeq: number, closed: boolean}} sub
  * @param {{fetch: Function, headers?: object, longPollWait: number, reconnect: object,
@@ -54,7 +55,16 @@ export async function poll(sub, ctx) {
     } else if (response && FINAL_HTTP[response.status]) {
       return ctx.fail(sub, FINAL_HTTP[response.status], response.status);
     } else {
-      await sleep(backoff(ctx.reconnect, failures++));
+      // 429 (too many long-polls from this client) and 503 (the server sheds load) say when to come back:
+      // at least that long (RFC 9110 section 10.2.3), else the reconnect backoff.
+      await sleep(Math.max(backoff(ctx.reconnect, failures++), retryAfterMs(response)));
     }
   }
+}
+
+/** `Retry-After` of `response` in ms (delay-seconds form only; capped at 5 minutes), or 0. */
+export function retryAfterMs(response) {
+  const value = response?.headers?.get?.("Retry-After");
+  const seconds = value && /^\d+$/.test(value.trim()) ? Number(value.trim()) : 0;
+  return Math.min(seconds, 300) * 1000;
 }
