@@ -97,8 +97,16 @@ class MultiplexConsumer(UploadConsumer):
         await self.send_json({"type": "history_followed"})
 
     async def upload_created(self, message):
-        """An upload of this socket's owner was presigned (its owner group's message): tell the page."""
-        await self.send_json(message)
+        """An upload of this socket's owner was presigned (its owner group's message): tell the page, if the
+        socket's session still is that owner's (signed out since: the socket leaves the group and is told)."""
+        history = self.history
+        if history is None:
+            return
+        if await history.still_ours(self.scope):
+            await self.send_json(message)
+        elif history.group is None:
+            await self._error("forbidden", "The session this socket followed the history of has ended; "
+                                           "sign in again and send follow_history.")
 
     async def disconnect(self, code):
         """Leave the uploads' groups and the owner's."""

@@ -69,6 +69,23 @@ class History:
                                       "try again later.") from None
         self.group = group
 
+    async def still_ours(self, scope: dict) -> bool:
+        """Whether the socket's session still names the group it joined, read again now (news of an upload
+        carries a token that may cancel, delete and download it). A session that ended (sign-out, expiry) or
+        changed hands leaves the group: False from then on. A store that cannot be read is False for this
+        message only (the page's next history GET has what it missed)."""
+        if self.group is None:
+            return False
+        try:
+            group = await group_of(scope)
+        except Exception as exc:  # Overloaded, DatabaseError
+            logger.warning("Could not re-read a socket's session for its history: %r", exc)
+            return False
+        if group != self.group:
+            await self.close()
+            return False
+        return True
+
     async def close(self) -> None:
         """Leave the group (nothing if none was joined)."""
         group, self.group = self.group, None

@@ -157,3 +157,30 @@ async def test_a_signed_in_user_hears_of_their_uploads_in_every_browser_and_no_o
     finally:
         for http in (laptop, phone, bob):
             await http.close()
+
+
+@pytest.mark.asyncio
+async def test_a_socket_whose_session_signed_out_hears_no_more(daphne):
+    """News carries a token that may cancel, delete and download: a tab signed out since must not get it."""
+    subprocess.run([sys.executable, "manage.py", "createsuperuser", "--noinput", "--username", "carol",
+                    "--email", "carol@example.com"], cwd=servers.ROOT, env={**daphne.env,
+                   "DJANGO_SUPERUSER_PASSWORD": "pw-for-tests"})  # may exist from an earlier run of the module
+    laptop, phone = [await _signed_in(daphne.url, "carol") for _ in range(2)]
+    try:
+        async with _tab(daphne.url, _cookie_header(phone)) as on_phone:
+            await _send(on_phone, {"type": "follow_history"})
+            assert await _recv(on_phone) == {"type": "history_followed"}
+            csrf = next(c.value for c in phone.cookie_jar if c.key == "csrftoken")
+            async with phone.post(f"{daphne.url}/admin/logout/", data={"csrfmiddlewaretoken": csrf},
+                                  allow_redirects=False) as answer:
+                assert answer.status in (200, 302), await answer.text()
+            csrf = next(c.value for c in laptop.cookie_jar if c.key == "csrftoken")
+            async with laptop.post(f"{daphne.url}/api/uploads/", headers={"X-CSRFToken": csrf}, json={
+                    "filename": "after-sign-out.jpg", "content_type": "image/jpeg", "size": 100}) as answer:
+                assert answer.status == 201, await answer.text()
+            told = await _recv(on_phone)
+            assert told["type"] == "error" and told["error"]["code"] == "forbidden", told
+            assert "after-sign-out.jpg" not in json.dumps(told)
+    finally:
+        for http in (laptop, phone):
+            await http.close()
