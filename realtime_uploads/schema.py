@@ -240,7 +240,8 @@ PATHS: dict[str, dict] = {
         "responses": {"302": {"description": "to the download link",
                               "headers": {"Location": {"schema": {"type": "string", "format": "uri"}}}},
                       "403": _answer("code not_authorised: not the owner"), "404": _answer("code not_found"),
-                      "409": _answer("code not_completed: the upload is not completed")},
+                      "409": _answer("code not_completed: the upload is not completed"),
+                      "503": _answer("code storage_unavailable: the backend cannot sign the link")},
     }},
     "/api/uploads/local/files/{key}": {"get": {
         "operationId": "local_file",
@@ -304,6 +305,8 @@ _REFUSED = OpenApiResponse(description="0.3: PERMISSION_CLASSES refused the requ
                                        "default): {detail} naming the setting; 401 where the authentication asks "
                                        "for credentials")
 _NOT_JSON = OpenApiResponse(description="0.3: the body is not application/json: {detail} naming it")
+_NO_STORAGE = OpenApiResponse(description="0.3: the storage backend could not presign (its configuration): "
+                                          "{detail, code: storage_unavailable}; nothing was created")
 
 
 class PresignSchema(OpenApiViewExtension):
@@ -319,7 +322,7 @@ class PresignSchema(OpenApiViewExtension):
             operation_id="upload_create", tags=["uploads"], request=PresignInputSerializer,
             responses={201: _PRESIGNED, 400: OpenApiResponse(description="invalid input: {field: [message]}, or "
                                                                         "a body that is not JSON: {detail}"),
-                       403: _REFUSED, 415: _NOT_JSON, 429: _THROTTLED},
+                       403: _REFUSED, 415: _NOT_JSON, 429: _THROTTLED, 503: _NO_STORAGE},
             summary="Create an upload and presign its POST.",
         ), get=extend_schema(
             operation_id="upload_history", tags=["uploads"], request=None,
@@ -348,7 +351,7 @@ class BatchPresignSchema(OpenApiViewExtension):
                                                         "{field: [message]}, …]} per item in order, or "
                                                         "{\"files\": [message]}, or a body that is not JSON: "
                                                         "{detail}"),
-                       403: _REFUSED, 415: _NOT_JSON, 429: _THROTTLED},
+                       403: _REFUSED, 415: _NOT_JSON, 429: _THROTTLED, 503: _NO_STORAGE},
             summary="Presign up to MAX_BATCH_FILES uploads in one request, all or nothing.",
         ))(Fixed)
 

@@ -12,17 +12,22 @@ what the browser sent, EXIF and GPS included: only their owner gets one.
 from __future__ import annotations
 
 import hmac
+import logging
 
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.views.decorators.http import require_safe
 
 from realtime_uploads.conf import uploads_settings
+from realtime_uploads.exceptions import StorageError
 from realtime_uploads.models import Status
 from realtime_uploads.presign.identity import session_hash
 from realtime_uploads.state.access import check_subscribe_token, is_owner
 from realtime_uploads.state.selectors import parse_upload_id, uploads_by_id
 from realtime_uploads.storage import get_backend
 from realtime_uploads.storage.base import attachment_name
+
+
+logger = logging.getLogger(__name__)
 
 
 def _refusal(status: int, detail: str, code: str) -> JsonResponse:
@@ -69,6 +74,10 @@ def upload_download(request: HttpRequest, upload_id: str) -> HttpResponse:
                                          expires_in=uploads_settings.DOWNLOAD_URL_EXPIRES, request=request)
     except NotImplementedError:
         return _refusal(404, "This storage backend offers no downloads.", "not_found")
+    except StorageError as exc:  # S3 without credentials: the deploy's to fix, said in the log
+        logger.error("Download link failed: %s", exc)
+        return _refusal(503, "Downloads are unavailable: the storage service could not sign the link. "
+                             "Try again later.", "storage_unavailable")
     response = HttpResponseRedirect(url)
     response.headers["Cache-Control"] = "no-store"
     response.headers["Referrer-Policy"] = "no-referrer"

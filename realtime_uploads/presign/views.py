@@ -13,6 +13,7 @@ is read.
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC
 
 from django.conf import settings
@@ -22,7 +23,14 @@ from django.utils.dateparse import parse_datetime
 from django.utils.module_loading import import_string
 from django.utils.timezone import is_aware
 from rest_framework import status as http
-from rest_framework.exceptions import NotAuthenticated, NotFound, ParseError, Throttled, UnsupportedMediaType
+from rest_framework.exceptions import (
+    APIException,
+    NotAuthenticated,
+    NotFound,
+    ParseError,
+    Throttled,
+    UnsupportedMediaType,
+)
 from rest_framework.pagination import CursorPagination
 from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
@@ -30,7 +38,7 @@ from rest_framework.views import APIView
 
 from realtime_uploads.conf import uploads_settings
 from realtime_uploads.consumers.routing import socket_path
-from realtime_uploads.exceptions import LimitExceeded
+from realtime_uploads.exceptions import LimitExceeded, StorageError
 from realtime_uploads.presign.identity import session_hash
 from realtime_uploads.presign.serializers import BatchPresignInputSerializer, PresignInputSerializer, batch_size
 from realtime_uploads.presign.service import Presigned, uploads_presign
@@ -38,6 +46,8 @@ from realtime_uploads.presign.throttling import PresignRateThrottle
 from realtime_uploads.state.access import make_subscribe_token
 from realtime_uploads.state.events import upload_event
 from realtime_uploads.state.selectors import uploads_history
+
+logger = logging.getLogger(__name__)
 
 
 class _Refused(Throttled):
@@ -101,6 +111,17 @@ def presign_answer(request, presigned: Presigned) -> dict:
         "status_url": _reverse("realtime_uploads:upload-status", upload.id),
         "expires_at": _iso(upload.expires_at),
     }
+
+
+class _StorageUnavailable(APIException):
+    """503 ``{"detail", "code": "storage_unavailable"}``: the storage backend could not presign (its
+    configuration, logged at ERROR; nothing was created)."""
+
+    status_code = 503
+
+    def __init__(self):
+        super().__init__({"detail": "Uploads are unavailable: the storage service could not sign the upload. "
+                                    "Try again later.", "code": "storage_unavailable"})
 
 
 class HistoryPagination(CursorPagination):
@@ -204,6 +225,9 @@ class UploadCreateApi(APIView):
         handler as a 429 whose body is the limit's and whose ``wait`` gives ``Retry-After``."""
         if isinstance(exc, LimitExceeded):
             exc = _Refused(exc)
+        elif isinstance(exc, StorageError):  # the backend could not presign (S3 without credentials): say so
+            logger.error("Presign failed: %s", exc)
+            exc = _StorageUnavailable()
         elif isinstance(exc, UnsupportedMediaType):
             given = f"{self.request.content_type!r}" if self.request.content_type else "none"
             exc = UnsupportedMediaType(self.request.content_type, detail=(

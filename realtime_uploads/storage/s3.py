@@ -29,7 +29,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 from django.utils.http import content_disposition_header
@@ -100,13 +100,22 @@ class S3Backend(StorageBackend):
         expires_in = int((upload.expires_at - (now or timezone.now())).total_seconds())
         # boto3 adds {"bucket": …} and {"key": …} itself; pass the rest.
         conditions = [c for c in policy.conditions() if not (isinstance(c, dict) and "key" in c)]
-        post = self.client.generate_presigned_post(
-            Bucket=self.bucket,
-            Key=upload.key,
-            Fields={k: v for k, v in policy.fields().items() if k != "key"},
-            Conditions=conditions,
-            ExpiresIn=max(1, expires_in),
-        )
+        try:
+            post = self.client.generate_presigned_post(
+                Bucket=self.bucket,
+                Key=upload.key,
+                Fields={k: v for k, v in policy.fields().items() if k != "key"},
+                Conditions=conditions,
+                ExpiresIn=max(1, expires_in),
+            )
+        except BotoCoreError as exc:  # a bad region, a credentials provider that failed
+            raise _cannot_sign(exc) from exc
+        except AttributeError as exc:
+            # botocore's presigned POST does not check for credentials: with none found it fails with
+            # "'NoneType' object has no attribute 'access_key'" (generate_presigned_url raises NoCredentialsError).
+            if "access_key" not in str(exc):
+                raise
+            raise _cannot_sign(NoCredentialsError()) from exc
         return {"url": post["url"], "fields": post["fields"]}
 
     def download_url(self, key: str, *, filename: str, content_type: str, expires_in: int,
@@ -115,9 +124,12 @@ class S3Backend(StorageBackend):
         ``Content-Disposition: attachment`` and ``content_type`` (``ResponseContentDisposition`` /
         ``ResponseContentType``, AWS S3 API Reference, GetObject). Never ``PUBLIC_BASE_URL``: originals stay
         private. Needs ``s3:GetObject`` on originals."""
-        return self.client.generate_presigned_url("get_object", ExpiresIn=expires_in, Params={
-            "Bucket": self.bucket, "Key": key, "ResponseContentType": content_type,
-            "ResponseContentDisposition": content_disposition_header(True, filename)})
+        try:
+            return self.client.generate_presigned_url("get_object", ExpiresIn=expires_in, Params={
+                "Bucket": self.bucket, "Key": key, "ResponseContentType": content_type,
+                "ResponseContentDisposition": content_disposition_header(True, filename)})
+        except BotoCoreError as exc:
+            raise _cannot_sign(exc) from exc
 
     def variant_url(self, key: str) -> str:
         if self.public_base_url:
@@ -125,3 +137,10 @@ class S3Backend(StorageBackend):
         return self.client.generate_presigned_url(
             "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=self.variant_url_expires
         )
+
+
+def _cannot_sign(exc: BotoCoreError) -> StorageError:
+    """The StorageError of a signature boto3 could not make (``NoCredentialsError``, ``NoRegionError``…):
+    the web process's AWS configuration is missing, which a retry will not fix."""
+    return StorageError(f"Cannot sign S3 requests: {exc}. Give the web process AWS credentials (an IAM role, or "
+                        "AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY) and REALTIME_UPLOADS['REGION'].")

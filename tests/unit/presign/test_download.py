@@ -154,3 +154,28 @@ def test_s3_the_owner_is_redirected_to_a_presigned_get_that_s3_answers_as_an_att
     stranger = Client()
     stranger.force_login(get_user_model().objects.create_user("stranger", password="x"))
     assert download(stranger, upload.id).status_code == 403
+
+
+def test_s3_without_credentials_is_a_503_naming_the_cause_not_a_500(s3_settings, make_upload, owner, monkeypatch,
+                                                                     tmp_path, caplog):
+    """The web process with no AWS credentials: presign and download said 500 (botocore's NoCredentialsError)."""
+    from realtime_uploads.core.s3_client import reset_clients
+
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")  # no instance role to find on this machine
+    reset_clients()
+    upload = make_upload(owner=owner)
+    Upload.objects.filter(pk=upload.pk).update(status="completed")
+    client = Client()
+    client.force_login(owner)
+    answer = download(client, upload.id)
+    assert (answer.status_code, answer.json()["code"]) == (503, "storage_unavailable")
+    before = Upload.objects.count()
+    presigned = client.post("/api/uploads/", {"filename": "a.jpg", "content_type": "image/jpeg", "size": 100},
+                            content_type="application/json")
+    assert (presigned.status_code, presigned.json()["code"]) == (503, "storage_unavailable")
+    assert Upload.objects.count() == before  # nothing half-made
+    assert "Cannot sign S3 requests" in caplog.text and "credentials" in caplog.text
