@@ -82,3 +82,35 @@ def test_a_cancelled_slow_upload_frees_its_slot_and_twenty_photos_then_complete(
     assert sorted(statuses.values()) == ["cancelled"] + ["completed"] * 20
     context.close()
     assert not errors, f"uncaught errors in the page: {errors}"
+
+
+def test_after_a_reload_an_unfinished_upload_can_still_be_cancelled(browser, daphne):  # noqa: F811
+    """The trial: after a reload a cancelled upload came back as "Waiting for the file…" with no Cancel."""
+    context = browser.new_context()
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(daphne.url + "/")
+    upload_id = page.evaluate("""async () => {  // a presign whose file never comes (a tab closed mid-upload)
+        const csrf = document.cookie.match(/csrftoken=([^;]+)/)?.[1] ?? "";
+        const answer = await fetch("/api/uploads/", {method: "POST", headers: {"Content-Type": "application/json",
+            "X-CSRFToken": csrf}, body: JSON.stringify({filename: "left.jpg", content_type: "image/jpeg", size: 100})});
+        return (await answer.json()).id;
+    }""")
+    page.reload()
+    card = page.locator(f".card[data-upload-id='{upload_id}']")
+    card.wait_for(timeout=TIMEOUT_MS)
+    assert card.get_attribute("data-restored") == "true" and card.get_attribute("data-status") == "uploading"
+    cancel = card.locator("button[data-role=cancel]")
+    assert cancel.is_visible() and cancel.get_attribute("aria-label") == "Cancel left.jpg"
+    with page.expect_response(lambda r: r.request.method == "DELETE", timeout=TIMEOUT_MS) as deleted:
+        cancel.focus()
+        page.keyboard.press("Enter")  # by keyboard, as the row's other controls
+    assert deleted.value.status == 200 and deleted.value.json()["status"] == "cancelled"
+    page.locator(f".card[data-upload-id='{upload_id}'][data-status=cancelled]").wait_for(timeout=TIMEOUT_MS)
+    page.reload()  # and it stays cancelled, with nothing left to cancel
+    card = page.locator(f".card[data-upload-id='{upload_id}'][data-status=cancelled]")
+    card.wait_for(timeout=TIMEOUT_MS)
+    assert not card.locator("button[data-role=cancel]").is_visible()
+    context.close()
+    assert not errors, f"uncaught errors in the page: {errors}"
