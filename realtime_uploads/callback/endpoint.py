@@ -24,8 +24,8 @@ from realtime_uploads.exceptions import (
     SignatureError,
     UploadNotFound,
 )
-from realtime_uploads.runtime.answers import Answer, busy, error, not_found
 from realtime_uploads.models import Status
+from realtime_uploads.runtime.answers import Answer, busy, error, not_found
 from realtime_uploads.runtime.executor import run
 from realtime_uploads.state import outbox, services
 from realtime_uploads.state.purge import purge_later

@@ -15,9 +15,11 @@ from django.core.exceptions import ImproperlyConfigured
 from django.http.request import split_domain_port, validate_host
 from django.utils.module_loading import import_string
 
-from realtime_uploads.checks import deploy  # noqa: F401 - registers the deploy checks
-from realtime_uploads.checks import originals  # noqa: F401 - registers E020/W020 (originals stay private)
-from realtime_uploads.checks import project  # noqa: F401 - registers E010-E011, W012, W013, E110-E111 (the project)
+from realtime_uploads.checks import (
+    deploy,  # noqa: F401 - registers the deploy checks
+    originals,  # noqa: F401 - registers E020/W020 (originals stay private)
+    project,  # noqa: F401 - registers E010-E011, W012, W013, E110-E111 (the project)
+)
 from realtime_uploads.conf import uploads_settings
 from realtime_uploads.storage import backend_class
 

@@ -32,6 +32,7 @@ from realtime_uploads.runtime.answers import error, json_response
 from realtime_uploads.storage import get_backend
 from realtime_uploads.storage.local import LocalBackend
 
+
 def _local_backend() -> LocalBackend | None:
     backend = get_backend()
     return backend if isinstance(backend, LocalBackend) else None

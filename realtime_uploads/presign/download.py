@@ -26,7 +26,6 @@ from realtime_uploads.state.selectors import parse_upload_id, uploads_by_id
 from realtime_uploads.storage import get_backend
 from realtime_uploads.storage.base import attachment_name
 
-
 logger = logging.getLogger(__name__)
 
 

@@ -79,7 +79,8 @@ def upload_event(upload: Upload, variants: Iterable[Variant] | None = None) -> d
     }
 
 
-#: The status of the last event an upload's followers get: it was deleted (contract 0.3; the row and its bytes are gone).
+#: The status of the last event an upload's followers get: it was deleted (contract 0.3; the row and its
+#: bytes are gone).
 DELETED = "deleted"
 
 

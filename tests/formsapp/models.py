@@ -18,3 +18,6 @@ class Avatar(models.Model):
     """A one-to-one reference that cascades: retention must count it as a reference too."""
 
     upload = models.OneToOneField("realtime_uploads.Upload", on_delete=models.CASCADE, related_name="+")
+
+    def __str__(self) -> str:
+        return f"avatar {self.upload_id}"

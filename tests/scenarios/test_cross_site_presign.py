@@ -41,7 +41,8 @@ window.results = (async () => {
   tries.push(attempt("batch-form", "/api/uploads/batch/", {method: "POST", mode: "no-cors", credentials: "include",
     body: new URLSearchParams({files: json})}));
   tries.push(attempt("multipart", "/api/uploads/", {method: "POST", mode: "no-cors", credentials: "include",
-    body: (() => { const f = new FormData(); for (const [k, v] of Object.entries(file)) f.append(k, v); return f; })()}));
+    body: (() => { const f = new FormData(); for (const [k, v] of Object.entries(file)) f.append(k, v); return f; })()
+}));
   tries.push(attempt("json-cors", "/api/uploads/", {method: "POST", mode: "cors", credentials: "include",
     headers: {"Content-Type": "application/json"}, body: json}));  // needs a preflight the app never grants
   return Promise.all(tries);

@@ -39,7 +39,7 @@ pytestmark = pytest.mark.skipif(bool(os.environ.get("DATABASE_URL")), reason="ru
 
 DOC = servers.ROOT / "docs" / "integration.md"
 MARKED = re.compile(r"<!-- fresh-project: (\w+)(?: ([\w/.]+))?[^>]*-->\n```\w*\n(.*?)```", re.S)
-VENVS = Path(os.environ.get("REALTIME_UPLOADS_FRESH_VENVS", "/tmp/realtime-uploads-fresh-venvs"))
+VENVS = Path(os.environ.get("REALTIME_UPLOADS_FRESH_VENVS", "/tmp/realtime-uploads-fresh-venvs"))  # noqa: S108 - a cache of venvs
 PASSWORD = "fresh-project-password-0123"
 TIMEOUT_MS = 60_000
 #: The five lines of the issue, as they must stay in the docs (the urls.py import is the one a project adds).

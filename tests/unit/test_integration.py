@@ -19,7 +19,7 @@ from django.urls import path
 
 from realtime_uploads import conf
 from realtime_uploads.checks.project import check_project, check_project_deploy
-from realtime_uploads.conf import ServerCallbackURL, derived_callback_secret, learn_server, uploads_settings
+from realtime_uploads.conf import ServerCallbackURL, learn_server, uploads_settings
 from realtime_uploads.core.errors import CallbackError
 from tests.servers import ROOT
 

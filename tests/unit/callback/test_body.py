@@ -46,7 +46,8 @@ def test_a_completed_report_with_formats_is_pushed_with_every_file_and_the_place
     assert [f["url"] for f in large["formats"]] == [f"/api/uploads/local/files/variants/{upload.id}/large.avif",
                                                     f"/api/uploads/local/files/variants/{upload.id}/large.jpg"]
     # 0.1 readers: the variant's own fields are its fallback file, as before
-    assert (thumb["format"], thumb["size"], thumb["url"]) == ("WEBP", 1001, f"/api/uploads/local/files/variants/{upload.id}/thumb.webp")
+    assert (thumb["format"], thumb["size"], thumb["url"]) == (
+        "WEBP", 1001, f"/api/uploads/local/files/variants/{upload.id}/thumb.webp")
     assert thumb["animated"] is False
     # the snapshot (another read path: snapshots.read_snapshots) says the same
     stored = Upload.objects.get(pk=upload.id)

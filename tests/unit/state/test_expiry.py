@@ -71,6 +71,7 @@ def test_a_change_that_lands_first_is_never_overwritten_by_the_deadline(make_upl
 
 def test_expire_uploads_command_asks_the_backend_whether_the_file_arrived(make_upload, settings, tmp_path):
     from django.core.files.base import ContentFile
+
     from realtime_uploads.storage import get_backend
 
     settings.REALTIME_UPLOADS = {**settings.REALTIME_UPLOADS, "LOCAL_ROOT": tmp_path}
