@@ -29,6 +29,19 @@ def daphne(tmp_path_factory):
     server.terminate()
 
 
+@pytest.fixture
+def page(browser, daphne):  # noqa: F811
+    """The demo page in a context of its own (CDP needs the context); no uncaught error in it by the end."""
+    context = browser.new_context()
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(daphne.url + "/")
+    yield page
+    context.close()
+    assert not errors, f"uncaught errors in the page: {errors}"
+
+
 def jpeg(width: int, height: int, seed: int = 0) -> bytes:
     out = io.BytesIO()
     image = Image.effect_noise((width, height), 60 + seed).convert("RGB")  # noise: does not compress away
@@ -36,13 +49,8 @@ def jpeg(width: int, height: int, seed: int = 0) -> bytes:
     return out.getvalue()
 
 
-def test_a_cancelled_slow_upload_frees_its_slot_and_twenty_photos_then_complete(browser, daphne):  # noqa: F811
-    context = browser.new_context()
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(daphne.url + "/")
-    cdp = context.new_cdp_session(page)
+def test_a_cancelled_slow_upload_frees_its_slot_and_twenty_photos_then_complete(page):
+    cdp = page.context.new_cdp_session(page)
     cdp.send("Network.enable")
     # 8 KB/s up: the ~300 KB photo would take over half a minute.
     cdp.send("Network.emulateNetworkConditions", {"offline": False, "latency": 20, "downloadThroughput": -1,
@@ -80,17 +88,10 @@ def test_a_cancelled_slow_upload_frees_its_slot_and_twenty_photos_then_complete(
     }""")
     assert statuses[upload_id] == "cancelled"
     assert sorted(statuses.values()) == ["cancelled"] + ["completed"] * 20
-    context.close()
-    assert not errors, f"uncaught errors in the page: {errors}"
 
 
-def test_after_a_reload_an_unfinished_upload_can_still_be_cancelled(browser, daphne):  # noqa: F811
+def test_after_a_reload_an_unfinished_upload_can_still_be_cancelled(page):
     """The trial: after a reload a cancelled upload came back as "Waiting for the file…" with no Cancel."""
-    context = browser.new_context()
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(daphne.url + "/")
     upload_id = page.evaluate("""async () => {  // a presign whose file never comes (a tab closed mid-upload)
         const csrf = document.cookie.match(/csrftoken=([^;]+)/)?.[1] ?? "";
         const answer = await fetch("/api/uploads/", {method: "POST", headers: {"Content-Type": "application/json",
@@ -112,5 +113,3 @@ def test_after_a_reload_an_unfinished_upload_can_still_be_cancelled(browser, dap
     card = page.locator(f".card[data-upload-id='{upload_id}'][data-status=cancelled]")
     card.wait_for(timeout=TIMEOUT_MS)
     assert not card.locator("button[data-role=cancel]").is_visible()
-    context.close()
-    assert not errors, f"uncaught errors in the page: {errors}"
